@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+/**
+ * The session-lab command line: a thin layer over harness/index.ts.
+ *
+ * Exit codes: 0 every expectation held; 1 an expectation failed (an
+ * unexpected reset is one); 2 bad input (file, flag, value); 3 missing
+ * environment (Redis, Docker); 130 interrupted.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { BALANCER_NAMES, type BalancerName } from '../balancer/strategies.js';
+import { STORE_KINDS, startCluster, type ClusterOptions, type StartedCluster, type StoreKind } from '../cluster.js';
+import { HarnessError, isHarnessError } from '../errors.js';
+import { runScenario } from '../runner/run.js';
+import { loadScenario } from '../scenario/load.js';
+import { runDemo } from './demo.js';
+import { formatRun, runToJson } from './report.js';
+
+const USAGE = `session-lab — reproduce and explain web session resets behind a load balancer
+
+Usage:
+  session-lab run <scenario name or file> [options]
+  session-lab demo
+  session-lab help
+
+Options for run:
+  --servers N          app servers behind the balancer (default 3)
+  --store KIND         where sessions live: ${STORE_KINDS.join(' | ')} (default memory)
+  --balancer NAME      ${BALANCER_NAMES.join(' | ')} (default round-robin)
+  --users N            virtual users, each with its own cookie jar (default 1)
+  --repeat N           times each user runs the scenario, each time with a new jar (default 1)
+  --concurrency N      users in flight at once (default 64)
+  --json               print one JSON object instead of the report
+  --history FILE       also write the full history (every hop of every request) as JSON
+
+Redis (for --store redis): REDIS_URL if set; else redis-server from PATH on a
+free port; else a container through testcontainers when Docker answers.
+
+Exit codes: 0 passed, 1 an expectation failed, 2 bad input, 3 missing environment.`;
+
+/** Clusters alive right now, stopped on Ctrl-C. */
+const active = new Set<StartedCluster>();
+const interrupt = new AbortController();
+let interrupted = 0;
+
+function onSignal(signal: NodeJS.Signals): void {
+  interrupted++;
+  if (interrupted > 1) process.exit(130); // children are killed by the exit hook
+  process.stderr.write(`\nsession-lab: ${signal}, stopping the cluster…\n`);
+  interrupt.abort();
+  void Promise.allSettled([...active].map((cluster) => cluster.stop())).then(() => process.exit(130));
+}
+
+function integerFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function choiceFlag<T extends string>(name: string, value: string | undefined, choices: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!choices.includes(value as T)) {
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${name}: expected one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+export async function withCluster<T>(options: ClusterOptions, use: (cluster: StartedCluster) => Promise<T>): Promise<T> {
+  const cluster = await startCluster(options);
+  active.add(cluster);
+  try {
+    return await use(cluster);
+  } finally {
+    await cluster.stop();
+    active.delete(cluster);
+  }
+}
+
+async function commandRun(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      servers: { type: 'string' },
+      store: { type: 'string' },
+      balancer: { type: 'string' },
+      users: { type: 'string' },
+      repeat: { type: 'string' },
+      concurrency: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      history: { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1) {
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `run: expected one scenario name or file, got ${positionals.length ? positionals.join(' ') : 'none'}`);
+  }
+  const clusterOptions: ClusterOptions = {
+    servers: integerFlag('servers', values.servers, 1, 64),
+    store: choiceFlag<StoreKind>('store', values.store, STORE_KINDS),
+    balancer: choiceFlag<BalancerName>('balancer', values.balancer, BALANCER_NAMES),
+  };
+  const runOptions = {
+    users: integerFlag('users', values.users, 1, 100_000),
+    repeat: integerFlag('repeat', values.repeat, 1, 100_000),
+    concurrency: integerFlag('concurrency', values.concurrency, 1, 10_000),
+  };
+  const scenario = loadScenario(positionals[0]);
+
+  return withCluster(clusterOptions, async (cluster) => {
+    const result = await runScenario(cluster, scenario, { ...runOptions, signal: interrupt.signal });
+    if (values.history) writeFileSync(values.history, JSON.stringify(cluster.history, null, 1));
+    if (values.json) process.stdout.write(`${JSON.stringify(runToJson(result))}\n`);
+    else process.stdout.write(`${formatRun(result, { cookieName: cluster.options.cookieName })}\n`);
+    return result.passed ? 0 : 1;
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'run':
+        return await commandRun(rest);
+      case 'demo':
+        parseArgs({ args: rest, options: {} });
+        return await runDemo(withCluster, interrupt.signal);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new HarnessError('SLAB_ERR_OPTION_INVALID', `unknown command ${JSON.stringify(command)}: expected run, demo or help`);
+    }
+  } catch (error) {
+    if (isHarnessError(error)) {
+      process.stderr.write(`session-lab: ${error.code}: ${error.message}\n`);
+      return error.exitCode;
+    }
+    if ((error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`session-lab: SLAB_ERR_OPTION_INVALID: ${(error as Error).message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = interrupted ? 130 : code;
+  },
+  (error) => {
+    process.stderr.write(`session-lab: internal error: ${(error as Error).stack ?? error}\n`);
+    process.exitCode = 1;
+  },
+);

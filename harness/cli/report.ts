@@ -1,0 +1,95 @@
+/** Turns run results into words and tables a newcomer can read. */
+import type { ResetCause, Verdict } from '../diagnosis/diagnose.js';
+import type { RequestRecord } from '../history/history.js';
+import type { RunResult } from '../runner/run.js';
+import { sessionIdHash } from '../../servers/session/session-id.js';
+
+export const CAUSE_EXPLAINED: Record<ResetCause, string> = {
+  replication: 'the balancer sent the request to a server that never saw this session (sessions live in one server only). Fix: a shared store (--store redis) or sticky routing.',
+  transmission: 'the session id did not reach the server intact: the client withheld it or something on the way dropped it.',
+  code: 'the application itself ended or replaced the session (logout, destroy, regenerate).',
+  expiry: 'the session outlived its time limit (idle or absolute timeout, store TTL).',
+  unclassified: 'the history lacks the evidence to name a cause; the evidence line says what is missing.',
+};
+
+export function table(headers: string[], rows: (string | number)[][], rightAlign: boolean[] = []): string {
+  const cells = [headers, ...rows.map((row) => row.map(String))];
+  const widths = headers.map((_, col) => Math.max(...cells.map((row) => row[col].length)));
+  const line = (row: string[]) =>
+    row.map((cell, col) => (rightAlign[col] ? cell.padStart(widths[col]) : cell.padEnd(widths[col]))).join('  ').trimEnd();
+  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+export function verdictHeadline(v: Verdict): string {
+  return `user ${v.user}${v.run > 1 ? `, run ${v.run}` : ''}, step ${v.step} ${v.request}: session reset — cause: ${v.cause}${v.expected ? ' (expected by the scenario)' : ''}`;
+}
+
+const sid = (value: string | undefined) => (value ? `sid#${sessionIdHash(value)}` : 'none');
+
+/** What every hop saw for one request, one line each. */
+export function hops(record: RequestRecord, cookieName: string): string[] {
+  const lines = [
+    `client   jar held ${sid(record.sessionIdInJar)}, sent ${record.sessionIdSent ? `${cookieName}=${sid(record.sessionIdSent)}` : 'no session cookie'} to ${record.url}`,
+  ];
+  if (record.proxy) {
+    const out = record.proxy.cookieOut?.includes(`${cookieName}=`) ? 'forwarded the cookie' : 'forwarded no session cookie';
+    lines.push(`balancer chose ${record.proxy.backend}, ${out}, got ${record.proxy.status}${record.proxy.error ? ` (${record.proxy.error})` : ''}`);
+  }
+  lines.push(
+    `backend  ${record.backend ?? '?'} saw the session as "${record.sessionStatus ?? '?'}"${record.sessionUser ? `, user ${record.sessionUser}` : ', no login'}, answered ${record.status}` +
+      (record.sessionIdAfter !== record.sessionIdInJar ? `, client now holds ${sid(record.sessionIdAfter)}` : ''),
+  );
+  return lines;
+}
+
+export function formatRun(result: RunResult, options: { maxResets?: number; cookieName: string }): string {
+  const max = options.maxResets ?? 10;
+  const out: string[] = [];
+  const perBackend = Object.entries(result.requestsPerBackend)
+    .map(([name, count]) => `${name}: ${count}`)
+    .join(', ');
+  const causes = Object.entries(result.resetsByCause)
+    .filter(([, count]) => count > 0)
+    .map(([cause, count]) => `${cause} ${count}`)
+    .join(', ');
+  out.push(
+    `session-lab run ${result.scenario}: ${result.servers} server${result.servers > 1 ? 's' : ''}, store ${result.store}, balancer ${result.balancer}, ${result.users} user${result.users > 1 ? 's' : ''} × ${result.repeat} run${result.repeat > 1 ? 's' : ''}`,
+    '',
+    `  requests   ${result.requests} (${perBackend})`,
+    `  errors     ${result.errors}`,
+    `  resets     ${result.resets.length}${causes ? ` (${causes})` : ''}`,
+    `  latency    p50 ${result.latencyMs.p50.toFixed(1)} ms, p95 ${result.latencyMs.p95.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms`,
+  );
+  if (result.resets.length) {
+    out.push('', 'Resets');
+    const byKey = new Map(result.records.map((r) => [`${r.user}/${r.run}/${r.step}`, r]));
+    for (const v of result.resets.slice(0, max)) {
+      out.push(`  ${verdictHeadline(v)}`, `    ${v.evidence}`);
+      const record = byKey.get(`${v.user}/${v.run}/${v.step}`);
+      if (record) for (const line of hops(record, options.cookieName)) out.push(`      ${line}`);
+    }
+    if (result.resets.length > max) out.push(`  … and ${result.resets.length - max} more (--json lists them all)`);
+    out.push('', 'What the causes mean');
+    for (const cause of Object.keys(result.resetsByCause) as ResetCause[]) {
+      if (result.resetsByCause[cause] > 0) out.push(`  ${cause}: ${CAUSE_EXPLAINED[cause]}`);
+    }
+  }
+  if (result.failures.length) {
+    out.push('', 'Failed expectations');
+    for (const f of result.failures.slice(0, max)) out.push(`  user ${f.user}${f.run > 1 ? `, run ${f.run}` : ''}, step ${f.step} ${f.request}: ${f.message}`);
+    if (result.failures.length > max) out.push(`  … and ${result.failures.length - max} more (--json lists them all)`);
+  }
+  out.push(
+    '',
+    result.passed
+      ? 'PASSED: every expectation held.'
+      : `FAILED: ${result.failures.length} failed expectation${result.failures.length === 1 ? '' : 's'}${result.resets.some((v) => !v.expected) ? `, ${result.resets.filter((v) => !v.expected).length} unexpected reset(s)` : ''}.`,
+  );
+  return out.join('\n');
+}
+
+/** The --json shape: stable field names for scripts and CI. */
+export function runToJson(result: RunResult): object {
+  const { records: _records, ...rest } = result;
+  return rest;
+}

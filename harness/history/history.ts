@@ -1,0 +1,86 @@
+import type { BackendLogLine } from '../backend/backend-process.js';
+import type { ProxyRecord } from '../balancer/proxy.js';
+
+/**
+ * The one history every hop writes into. The diagnosis is a pure function
+ * of it (diagnosis/diagnose.ts), so it can be built by hand in unit tests.
+ */
+
+/** A cookie as the client's jar held it. */
+export interface JarCookie {
+  name: string;
+  value: string;
+  domain: string | null;
+  path: string | null;
+  secure: boolean;
+  httpOnly: boolean;
+  expires: string | null;
+}
+
+/** One request of one virtual user, joined with what the balancer and backend saw. */
+export interface RequestRecord {
+  /** Virtual user number, from 1. */
+  user: number;
+  /** Repetition number, from 1; each repetition starts with an empty jar (a new browser). */
+  run: number;
+  /** Step number within the scenario, from 1. */
+  step: number;
+  stepName: string;
+  method: string;
+  path: string;
+  url: string;
+  requestId: string;
+  /** Epoch ms when the client sent the request. */
+  time: number;
+  durationMs: number;
+
+  /** Client view. */
+  cookieSent: string | undefined;
+  /** The session id the client sent, if its Cookie header carried one. */
+  sessionIdSent: string | undefined;
+  /** The session cookie in the jar before the request (whether or not it was sent). */
+  sessionIdInJar: string | undefined;
+  status: number;
+  setCookie: string[];
+  /** The session id in the jar after the response. */
+  sessionIdAfter: string | undefined;
+  jarAfter: JarCookie[];
+  /** A network error instead of a response. */
+  error?: string;
+
+  /** Backend view, from the response headers the reference server adds. */
+  backend: string | undefined;
+  sessionStatus: string | undefined;
+  sessionUser: string | undefined;
+
+  /** Balancer view, joined by request id. */
+  proxy: ProxyRecord | undefined;
+
+  /** Scenario context. */
+  resetExpected: boolean;
+  /** Expectations of the step that did not hold. */
+  failures: string[];
+}
+
+/** Something that happened to the cluster rather than in a request. */
+export interface ClusterEvent {
+  time: number;
+  kind: 'cluster-started' | 'cluster-stopped' | 'backend-exited';
+  backend?: string;
+  detail?: string;
+}
+
+export interface Topology {
+  store: 'memory' | 'redis';
+  balancer: string;
+  backends: string[];
+  cookieName: string;
+}
+
+export interface History {
+  topology: Topology;
+  requests: RequestRecord[];
+  proxy: ProxyRecord[];
+  backendLog: BackendLogLine[];
+  events: ClusterEvent[];
+}

@@ -1,0 +1,27 @@
+/**
+ * session-lab's library API. Everything else under harness/ is internal.
+ *
+ *   await using cluster = await startCluster({ servers: 3, store: 'memory' });
+ *   const result = await runScenario(cluster, loadScenario('login-browse'), { users: 5 });
+ *   result.resets  // [{ user, run, step, request, cause: 'replication', evidence }]
+ */
+export { startCluster, CLUSTER_DEFAULTS, STORE_KINDS } from './cluster.js';
+export type { ClusterOptions, StartedCluster, StoreKind } from './cluster.js';
+export { BALANCER_NAMES } from './balancer/strategies.js';
+export type { BalancerName } from './balancer/strategies.js';
+export type { BalancingStrategy, BalancerTarget } from './balancer/strategy.js';
+export type { ProxyRecord } from './balancer/proxy.js';
+export type { StartedBackend, BackendLogLine } from './backend/backend-process.js';
+export { provisionRedis } from './redis/provision.js';
+export type { ProvisionedRedis } from './redis/provision.js';
+export { VirtualUser } from './client/virtual-user.js';
+export { loadScenario, loadScenarioFile, parseScenario, builtInScenarioNames } from './scenario/load.js';
+export type { LoadedScenario } from './scenario/load.js';
+export type { Scenario, ScenarioStep, StepExpectations } from './scenario/schema.js';
+export { runScenario, RUN_DEFAULTS } from './runner/run.js';
+export type { RunOptions, RunResult, ExpectationFailure } from './runner/run.js';
+export { diagnose, countByCause, RESET_CAUSES } from './diagnosis/diagnose.js';
+export type { Verdict, ResetCause } from './diagnosis/diagnose.js';
+export type { History, RequestRecord, ClusterEvent, Topology, JarCookie } from './history/history.js';
+export { HarnessError, isHarnessError } from './errors.js';
+export type { ErrorCode } from './errors.js';

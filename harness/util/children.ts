@@ -1,0 +1,64 @@
+import type { ChildProcess } from 'node:child_process';
+
+/**
+ * Every child process the harness starts is registered here the moment it
+ * exists. When the harness process exits for any reason that still runs
+ * JavaScript (normal end, uncaught error, process.exit from a signal
+ * handler) the survivors are killed synchronously. For SIGKILL of the
+ * harness, children rely on their own watch: backends exit when their IPC
+ * channel closes, redis-server's keeper when its stdin closes.
+ */
+const live = new Set<ChildProcess>();
+
+function killAll(): void {
+  for (const child of live) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  live.clear();
+}
+
+let hooked = false;
+
+export function trackChild(child: ChildProcess): void {
+  if (!hooked) {
+    hooked = true;
+    process.once('exit', killAll);
+  }
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
+
+/** The pids of children still running, for leak checks. */
+export function liveChildPids(): number[] {
+  return [...live].map((child) => child.pid).filter((pid): pid is number => pid !== undefined);
+}
+
+/** Resolves when the child has exited (at once if it already has). */
+export function childExited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; never throws for a dead child. */
+export async function stopChild(child: ChildProcess, graceMs = 2000): Promise<void> {
+  const exited = childExited(child);
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    child.kill('SIGTERM');
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, graceMs);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,149 @@
+/**
+ * One reference app server, run by the harness as its own child process.
+ *
+ *   harness ──fork──▶ app-N (this file) ──▶ store (own memory | Redis)
+ *
+ * It listens on 127.0.0.1 port 0, tells its parent the port over IPC, and
+ * exits as soon as that channel closes, so it never outlives the harness,
+ * even when the harness is killed with SIGKILL.
+ *
+ * Every response says which backend served it (X-Backend) and how that
+ * backend saw the session (X-Session-Status, X-Session-User); every request
+ * is one pino JSON line with a short hash of the session id, never the id.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { BACKEND_CONFIG_ENV, type BackendConfig, type ListeningMessage } from './config.js';
+import { findRoute, type Reply } from './routes.js';
+import { MemoryStore } from './session/memory-store.js';
+import { RedisStore } from './session/redis-store.js';
+import { SessionManager } from './session/session.js';
+import { sessionIdHash } from './session/session-id.js';
+import type { SessionStore } from './session/store.js';
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+function readConfig(): BackendConfig {
+  const raw = process.env[BACKEND_CONFIG_ENV];
+  if (!raw) throw new Error(`${BACKEND_CONFIG_ENV} is not set: this server is started by the session-lab harness`);
+  return JSON.parse(raw) as BackendConfig;
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw Object.assign(new Error('body too large'), { status: 413 });
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw Object.assign(new Error('body is not JSON'), { status: 400 });
+  }
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  const body = JSON.stringify(reply.body);
+  res.statusCode = reply.status;
+  res.setHeader('content-type', 'application/json');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+export function createApp(config: BackendConfig, store: SessionStore, log: pino.Logger) {
+  const sessions = new SessionManager(store, {
+    cookieName: config.cookieName,
+    ttlMs: config.ttlMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+    absoluteTimeoutMs: config.absoluteTimeoutMs,
+    secureCookie: config.secureCookie,
+  });
+
+  return createServer(async (req, res) => {
+    const method = req.method ?? 'GET';
+    const path = (req.url ?? '/').split('?')[0];
+    res.setHeader('x-backend', config.name);
+
+    if (method === 'GET' && path === '/health') {
+      send(res, { status: 200, body: { ok: true, backend: config.name } });
+      return;
+    }
+
+    let statusForLog: string = 'none';
+    let sid: string | undefined;
+    try {
+      const route = findRoute(method, path);
+      const now = Date.now();
+      const session = await sessions.begin(req, now);
+      let reply: Reply;
+      if (!route) {
+        session.ensure(now);
+        reply = { status: 404, body: { error: `no route ${method} ${path}` } };
+      } else {
+        let body: unknown;
+        try {
+          body = await readBody(req);
+        } catch (error) {
+          body = undefined;
+          session.ensure(now);
+          reply = { status: (error as { status?: number }).status ?? 400, body: { error: (error as Error).message } };
+        }
+        reply ??= await route({ req, session, body, now });
+      }
+      const setCookie = await session.commit();
+      if (setCookie) res.setHeader('set-cookie', setCookie);
+      res.setHeader('x-session-status', session.status);
+      if (session.record?.user) res.setHeader('x-session-user', session.record.user);
+      statusForLog = session.status;
+      sid = session.id ?? session.incomingId;
+      send(res, reply);
+    } catch (error) {
+      // The store failed (Redis down, say): the user sees a 503, the history a store error.
+      res.setHeader('x-session-status', 'store-error');
+      statusForLog = 'store-error';
+      send(res, { status: 503, body: { error: `session store unavailable: ${(error as Error).message}` } });
+    } finally {
+      log.info({ method, path, status: res.statusCode, session: statusForLog, sid: sid === undefined ? undefined : sessionIdHash(sid) }, 'request');
+    }
+  });
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const log = pino({ base: { backend: config.name } });
+  const store: SessionStore =
+    config.store === 'redis' ? RedisStore.connect(config.redisUrl ?? '', config.keyPrefix) : new MemoryStore();
+  const server = createApp(config, store, log);
+  server.keepAliveTimeout = 30_000;
+
+  let closing = false;
+  const shutdown = (code: number) => {
+    if (closing) return;
+    closing = true;
+    server.closeAllConnections();
+    server.close();
+    void store.close().finally(() => process.exit(code));
+    setTimeout(() => process.exit(code), 500).unref();
+  };
+  // The parent's IPC channel closes when the harness exits or dies: follow it.
+  process.on('disconnect', () => shutdown(0));
+  process.on('SIGTERM', () => shutdown(0));
+  process.on('SIGINT', () => shutdown(0));
+
+  server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as AddressInfo;
+    const message: ListeningMessage = { type: 'listening', port };
+    process.send?.(message);
+  });
+}
+
+if (process.env[BACKEND_CONFIG_ENV]) {
+  main().catch((error) => {
+    process.stderr.write(`backend failed to start: ${(error as Error).stack ?? error}\n`);
+    process.exit(1);
+  });
+}

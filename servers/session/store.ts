@@ -1,0 +1,28 @@
+/**
+ * The session store seam: every store keeps whole session records keyed by
+ * id, each with a time to live. The session layer (session.ts) never knows
+ * which store it talks to.
+ */
+export interface SessionRecord {
+  /** Epoch ms when the session was created. */
+  createdAt: number;
+  /** Epoch ms of the last request that loaded the session. */
+  lastSeenAt: number;
+  /** Logged-in user name, absent for an anonymous session. */
+  user?: string;
+  /** Epoch ms of the login, for absolute timeouts. */
+  loginAt?: number;
+  /** Application data (cart items and the like). */
+  data: Record<string, unknown>;
+}
+
+export interface SessionStore {
+  /** Which kind of store, as named on the command line. */
+  readonly kind: 'memory' | 'redis';
+  get(id: string): Promise<SessionRecord | undefined>;
+  set(id: string, record: SessionRecord, ttlMs: number): Promise<void>;
+  destroy(id: string): Promise<void>;
+  /** Extends the time to live without rewriting the record. */
+  touch(id: string, ttlMs: number): Promise<void>;
+  close(): Promise<void>;
+}
