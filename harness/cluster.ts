@@ -74,7 +74,7 @@ function validate(options: ClusterOptions): Required<Omit<ClusterOptions, 'redis
 
 /** Removes this cluster's keys from a Redis it did not start (REDIS_URL). */
 async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true });
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true, disconnectTimeout: 50 });
   redis.on('error', () => {});
   try {
     await redis.connect();

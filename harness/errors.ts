@@ -9,9 +9,10 @@ export type ErrorCode =
   | 'SLAB_ERR_OPTION_INVALID'
   | 'SLAB_ERR_REDIS_UNAVAILABLE'
   | 'SLAB_ERR_BACKEND_START'
-  | 'SLAB_ERR_LISTEN';
+  | 'SLAB_ERR_LISTEN'
+  | 'SLAB_ERR_INTERRUPTED';
 
-/** Exit status for each code: 2 bad input, 3 missing environment, 1 otherwise. */
+/** Exit status for each code: 2 bad input, 3 missing environment, 130 interrupted, 1 otherwise. */
 const EXIT_CODES: Record<ErrorCode, number> = {
   SLAB_ERR_SCENARIO_INVALID: 2,
   SLAB_ERR_SCENARIO_NOT_FOUND: 2,
@@ -19,6 +20,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   SLAB_ERR_LISTEN: 2,
   SLAB_ERR_REDIS_UNAVAILABLE: 3,
   SLAB_ERR_BACKEND_START: 1,
+  SLAB_ERR_INTERRUPTED: 130,
 };
 
 export class HarnessError extends Error {

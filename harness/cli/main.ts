@@ -38,8 +38,8 @@ free port; else a container through testcontainers when Docker answers.
 
 Exit codes: 0 passed, 1 an expectation failed, 2 bad input, 3 missing environment.`;
 
-/** Clusters alive right now, stopped on Ctrl-C. */
-const active = new Set<StartedCluster>();
+/** Clusters starting or running right now, stopped on Ctrl-C. */
+const active = new Set<Promise<StartedCluster>>();
 const interrupt = new AbortController();
 let interrupted = 0;
 
@@ -48,7 +48,8 @@ function onSignal(signal: NodeJS.Signals): void {
   if (interrupted > 1) process.exit(130); // children are killed by the exit hook
   process.stderr.write(`\nsession-lab: ${signal}, stopping the cluster…\n`);
   interrupt.abort();
-  void Promise.allSettled([...active].map((cluster) => cluster.stop())).then(() => process.exit(130));
+  // A cluster still starting is awaited, then stopped: nothing it starts may outlive us.
+  void Promise.allSettled([...active].map(async (starting) => (await starting).stop())).then(() => process.exit(130));
 }
 
 function integerFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
@@ -69,13 +70,18 @@ function choiceFlag<T extends string>(name: string, value: string | undefined, c
 }
 
 export async function withCluster<T>(options: ClusterOptions, use: (cluster: StartedCluster) => Promise<T>): Promise<T> {
-  const cluster = await startCluster(options);
-  active.add(cluster);
+  const starting = startCluster(options);
+  active.add(starting);
   try {
-    return await use(cluster);
+    const cluster = await starting;
+    try {
+      if (interrupt.signal.aborted) throw new HarnessError('SLAB_ERR_INTERRUPTED', 'interrupted');
+      return await use(cluster);
+    } finally {
+      await cluster.stop();
+    }
   } finally {
-    await cluster.stop();
-    active.delete(cluster);
+    active.delete(starting);
   }
 }
 

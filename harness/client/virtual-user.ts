@@ -4,7 +4,7 @@
  * browser would send to that URL (Secure, Domain, Path, expiry) and stores
  * every Set-Cookie the way a browser would.
  */
-import { CookieJar } from 'tough-cookie';
+import { Cookie, CookieJar } from 'tough-cookie';
 import { request, type Dispatcher } from 'undici';
 import type { JarCookie } from '../history/history.js';
 
@@ -42,21 +42,25 @@ export class VirtualUser {
     return this.contents().find((cookie) => cookie.name === name)?.value;
   }
 
-  /** Everything the jar holds, expired cookies excluded. */
+  /** Everything the jar holds, expired cookies excluded (tough-cookie's own TTL rule). */
   contents(): JarCookie[] {
-    const serialized = this.jar.serializeSync();
     const now = Date.now();
-    return (serialized?.cookies ?? [])
-      .filter((c) => !c.expires || c.expires === 'Infinity' || new Date(c.expires as string).getTime() > now)
-      .map((c) => ({
-        name: String(c.key ?? ''),
-        value: String(c.value ?? ''),
-        domain: (c.domain as string | undefined) ?? null,
-        path: (c.path as string | undefined) ?? null,
-        secure: Boolean(c.secure),
-        httpOnly: Boolean(c.httpOnly),
-        expires: c.expires ? String(c.expires) : null,
-      }));
+    const out: JarCookie[] = [];
+    for (const serialized of this.jar.serializeSync()?.cookies ?? []) {
+      const cookie = Cookie.fromJSON(serialized);
+      if (!cookie || cookie.TTL(now) <= 0) continue;
+      const expiry = cookie.expiryTime();
+      out.push({
+        name: cookie.key,
+        value: cookie.value,
+        domain: cookie.domain ?? null,
+        path: cookie.path ?? null,
+        secure: cookie.secure,
+        httpOnly: cookie.httpOnly,
+        expires: expiry === undefined || !Number.isFinite(expiry) ? null : new Date(expiry).toISOString(),
+      });
+    }
+    return out;
   }
 
   async send(req: ClientRequest): Promise<ClientExchange> {

@@ -125,9 +125,10 @@ export function diagnose(history: History): Verdict[] {
         verdict(cause, evidence);
       } else if (had && status === 'expired') {
         verdict('expiry', `${r.backend} found ${label(had)} past its session time limit`);
-      } else if (had && (status === 'created' || status === 'none') && !r.sessionIdSent) {
+      } else if (had && (status === 'created' || status === 'none')) {
+        // The backend saw no id at all: find the hop that lost it.
         const proxyIn = cookieValue(r.proxy?.cookieIn, topology.cookieName);
-        if (r.cookieSent === undefined || cookieValue(r.cookieSent, topology.cookieName) === undefined) {
+        if (cookieValue(r.cookieSent, topology.cookieName) === undefined) {
           verdict('transmission', `the jar held ${label(had)} but the client did not send it to ${r.url}`);
         } else if (proxyIn && !cookieValue(r.proxy?.cookieOut, topology.cookieName)) {
           verdict('transmission', `client sent ${label(proxyIn)}, the balancer forwarded no ${topology.cookieName} cookie to ${r.backend}`);

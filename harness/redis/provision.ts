@@ -32,7 +32,7 @@ const HOW_TO_GET_REDIS =
   '(2) put redis-server on PATH (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) and session-lab starts one on a free port; ' +
   '(3) start a Docker engine and session-lab runs redis:7-alpine through testcontainers.';
 
-/** Resolves when PING answers PONG; throws the connection error otherwise. */
+/** Resolves when PING answers PONG; throws the underlying connection error otherwise. */
 export async function pingRedis(url: string, timeoutMs = 2000): Promise<void> {
   const client = new Redis(url, {
     lazyConnect: true,
@@ -40,16 +40,23 @@ export async function pingRedis(url: string, timeoutMs = 2000): Promise<void> {
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     enableOfflineQueue: false,
+    // ioredis arms this timer on disconnect() even for a stream that is
+    // already closed, which would hold the process open for 2 s.
+    disconnectTimeout: 50,
   });
-  client.on('error', () => {
-    // reported through connect()/ping() below
+  let firstError: Error | undefined;
+  client.on('error', (error: Error) => {
+    firstError ??= error;
   });
   try {
     await client.connect();
     const reply = await client.ping();
     if (reply !== 'PONG') throw new Error(`PING answered ${reply}`);
+  } catch (error) {
+    // "Connection is closed." says less than the socket error that caused it.
+    throw firstError ?? error;
   } finally {
-    client.disconnect();
+    if (client.status !== 'end') client.disconnect();
   }
 }
 
@@ -101,18 +108,19 @@ async function spawnRedisServer(binary: string): Promise<ProvisionedRedis> {
         binary,
         String(port),
       ],
-      { stdio: ['pipe', 'ignore', 'pipe'] },
+      // Its own process group: a Ctrl-C at the terminal reaches only the
+      // harness, which stops redis in order; on a hard exit the harness
+      // kills the whole group.
+      { stdio: ['pipe', 'ignore', 'pipe'], detached: true },
     );
-    trackChild(keeper);
+    trackChild(keeper, { group: true });
     let stderr = '';
     keeper.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const url = `redis://127.0.0.1:${port}`;
     const exited = childExited(keeper).then(() => true);
-    const stop = async () => {
-      keeper.stdin?.end();
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 1000))]);
-      await stopChild(keeper, 500);
-    };
+    let stopping: Promise<void> | undefined;
+    // SIGTERM runs the keeper's EXIT trap, which kills redis-server.
+    const stop = () => (stopping ??= stopChild(keeper, 500));
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline) {
       try {

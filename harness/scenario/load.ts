@@ -54,11 +54,11 @@ export function loadScenarioFile(file: string): LoadedScenario {
       throw new HarnessError('SLAB_ERR_SCENARIO_INVALID', `${displayPath(file)}: not valid JSON: ${(error as Error).message}`, { cause: error });
     }
   } else {
-    const doc = parseDocument(text, { prettyErrors: false });
+    const doc = parseDocument(text);
     if (doc.errors.length) {
       const error = doc.errors[0];
       const at = error.linePos?.[0] ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}: ` : '';
-      throw new HarnessError('SLAB_ERR_SCENARIO_INVALID', `${displayPath(file)}: ${at}not valid YAML: ${error.message.split('\n')[0]}`, {
+      throw new HarnessError('SLAB_ERR_SCENARIO_INVALID', `${displayPath(file)}: ${at}not valid YAML: ${error.message.split(' at line ')[0]}`, {
         cause: error,
       });
     }

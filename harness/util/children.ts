@@ -8,12 +8,15 @@ import type { ChildProcess } from 'node:child_process';
  * harness, children rely on their own watch: backends exit when their IPC
  * channel closes, redis-server's keeper when its stdin closes.
  */
-const live = new Set<ChildProcess>();
+const live = new Map<ChildProcess, { group: boolean }>();
 
 function killAll(): void {
-  for (const child of live) {
+  for (const [child, { group }] of live) {
     try {
-      child.kill('SIGKILL');
+      // A child that leads its own process group (the redis keeper) is
+      // killed with its whole group, so its own children go too.
+      if (group && child.pid) process.kill(-child.pid, 'SIGKILL');
+      else child.kill('SIGKILL');
     } catch {
       // already gone
     }
@@ -23,18 +26,19 @@ function killAll(): void {
 
 let hooked = false;
 
-export function trackChild(child: ChildProcess): void {
+/** `group`: the child was spawned `detached` and leads a process group of its own. */
+export function trackChild(child: ChildProcess, { group = false }: { group?: boolean } = {}): void {
   if (!hooked) {
     hooked = true;
     process.once('exit', killAll);
   }
-  live.add(child);
+  live.set(child, { group });
   child.once('exit', () => live.delete(child));
 }
 
 /** The pids of children still running, for leak checks. */
 export function liveChildPids(): number[] {
-  return [...live].map((child) => child.pid).filter((pid): pid is number => pid !== undefined);
+  return [...live.keys()].map((child) => child.pid).filter((pid): pid is number => pid !== undefined);
 }
 
 /** Resolves when the child has exited (at once if it already has). */

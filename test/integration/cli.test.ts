@@ -1,0 +1,111 @@
+/** The session-lab command as a user runs it: output, exit codes, nothing left running. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { runCli, startCli } from '../helpers/cli.js';
+import { descendantsOf, waitForDescendants, waitForGone, waitForNoMarked } from '../helpers/processes.js';
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('session-lab run', () => {
+  test('memory + round-robin, 3 servers: exit 1, naming the replication cause, nothing left running', async () => {
+    const result = await runCli(['run', 'login-browse', '--store', 'memory', '--servers', '3']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('session reset — cause: replication');
+    expect(result.stdout).toMatch(/created on app-\d at step 2 \(POST \/login\); request routed to app-\d, whose store never had it/);
+    expect(result.stdout).toContain('FAILED');
+    expect(await waitForNoMarked(result.marker)).toEqual([]);
+  });
+
+  test('redis + round-robin: exit 0', async () => {
+    const result = await runCli(['run', 'login-browse', '--store', 'redis']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('PASSED');
+    expect(await waitForNoMarked(result.marker)).toEqual([]);
+  });
+
+  test('--json prints one object with passed, requests and resets', async () => {
+    const result = await runCli(['run', 'login-browse', '--json', '--users', '2']);
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout);
+    expect(report.passed).toBe(false);
+    expect(report.requests).toBe(12);
+    expect(report.resets.length).toBeGreaterThan(0);
+    for (const reset of report.resets) {
+      expect(reset).toEqual(
+        expect.objectContaining({ user: expect.any(Number), step: expect.any(Number), request: expect.any(String), cause: 'replication', evidence: expect.any(String) }),
+      );
+    }
+  });
+
+  test('a malformed scenario file exits 2 naming the file and the bad field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slab-cli-'));
+    const file = join(dir, 'broken.yaml');
+    writeFileSync(file, 'name: broken\ndescription: d\nsteps:\n  - method: GET\n    path: /\n    expect: { status: "two hundred" }\n');
+    const result = await runCli(['run', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('broken.yaml');
+    expect(result.stderr).toContain('steps[0].expect.status');
+    expect(result.stderr).toContain('SLAB_ERR_SCENARIO_INVALID');
+    expect(result.stdout).toBe('');
+    expect(await waitForNoMarked(result.marker)).toEqual([]);
+  });
+
+  test('an unknown --store exits 2 listing the stores', async () => {
+    const result = await runCli(['run', 'login-browse', '--store', 'mongo']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--store: expected one of memory, redis, got "mongo"');
+  });
+
+  test('unknown flags and bad numbers exit 2', async () => {
+    expect((await runCli(['run', 'login-browse', '--sticky'])).code).toBe(2);
+    const servers = await runCli(['run', 'login-browse', '--servers', 'three']);
+    expect(servers.code).toBe(2);
+    expect(servers.stderr).toContain('--servers');
+    expect((await runCli(['launch'])).code).toBe(2);
+    expect((await runCli(['run', 'no-such-scenario'])).code).toBe(2);
+  });
+
+  test('REDIS_URL pointing at a closed port exits 3 naming the store, nothing left running', async () => {
+    const port = await closedPort();
+    const result = await runCli(['run', 'login-browse', '--store', 'redis'], { REDIS_URL: `redis://127.0.0.1:${port}` });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('SLAB_ERR_REDIS_UNAVAILABLE');
+    expect(result.stderr).toContain('store redis');
+    expect(result.stderr).toContain(`127.0.0.1:${port}`);
+    expect(await waitForNoMarked(result.marker)).toEqual([]);
+  });
+});
+
+describe('stopping a long run', () => {
+  // 3 backends + the redis keeper + redis-server.
+  const LONG_RUN = ['run', 'login-browse', '--store', 'redis', '--users', '20', '--repeat', '2000'];
+
+  test('Ctrl-C (SIGINT) stops the cluster: exit 130 and every process it started is gone', async () => {
+    const cli = startCli(LONG_RUN);
+    const tree = await waitForDescendants(cli.child.pid!, 5);
+    cli.child.kill('SIGINT');
+    const result = await cli.done;
+    expect(result.code).toBe(130);
+    expect(await waitForGone(tree)).toEqual([]);
+    expect(await waitForNoMarked(cli.marker)).toEqual([]);
+  });
+
+  test('SIGKILL of the harness: its children die with it', async () => {
+    const cli = startCli(LONG_RUN);
+    const tree = await waitForDescendants(cli.child.pid!, 5);
+    expect(descendantsOf(cli.child.pid!).length).toBeGreaterThanOrEqual(5);
+    cli.child.kill('SIGKILL');
+    await cli.done;
+    expect(await waitForGone(tree)).toEqual([]);
+  });
+});

@@ -1,0 +1,114 @@
+/** Redis provisioning and the Redis session store, against a real redis-server. */
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startCluster } from '../../harness/cluster.js';
+import { HarnessError } from '../../harness/errors.js';
+import { provisionRedis, type ProvisionedRedis } from '../../harness/redis/provision.js';
+import { RedisStore } from '../../servers/session/redis-store.js';
+import { Redis } from 'ioredis';
+import { runScenario } from '../../harness/runner/run.js';
+import { loadScenario } from '../../harness/scenario/load.js';
+import { descendantsOf, waitForGone } from '../helpers/processes.js';
+
+let redis: ProvisionedRedis;
+beforeAll(async () => {
+  redis = await provisionRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('redis store', () => {
+  test('get/set/touch/destroy with a TTL, under its prefix only', async () => {
+    const store = RedisStore.connect(redis.url, 'slab:test-a:');
+    const other = RedisStore.connect(redis.url, 'slab:test-b:');
+    try {
+      await store.set('id1', { createdAt: 1, lastSeenAt: 1, user: 'alice', data: { n: 1 } }, 60_000);
+      expect(await store.get('id1')).toEqual({ createdAt: 1, lastSeenAt: 1, user: 'alice', data: { n: 1 } });
+      expect(await other.get('id1')).toBeUndefined();
+      await store.touch('id1', 60_000);
+      await store.destroy('id1');
+      expect(await store.get('id1')).toBeUndefined();
+    } finally {
+      await store.close();
+      await other.close();
+    }
+  });
+
+  test('a record expires with its TTL', async () => {
+    const store = RedisStore.connect(redis.url, 'slab:test-ttl:');
+    try {
+      await store.set('short', { createdAt: 1, lastSeenAt: 1, data: {} }, 30);
+      const deadline = Date.now() + 3000;
+      while ((await store.get('short')) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(await store.get('short')).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('two clusters on one Redis use different prefixes and remove their keys when stopped', async () => {
+    const a = await startCluster({ servers: 1, store: 'redis', redisUrl: redis.url });
+    const b = await startCluster({ servers: 1, store: 'redis', redisUrl: redis.url });
+    const client = new Redis(redis.url);
+    try {
+      expect(a.keyPrefix).not.toBe(b.keyPrefix);
+      expect(a.redis?.source).toBe('REDIS_URL');
+      await runScenario(a, loadScenario('checkout'));
+      expect(await client.keys(`${a.keyPrefix}*`)).not.toEqual([]);
+      expect(await client.keys(`${b.keyPrefix}*`)).toEqual([]);
+      await a.stop();
+      expect(await client.keys(`${a.keyPrefix}*`)).toEqual([]);
+    } finally {
+      client.disconnect();
+      await a.stop();
+      await b.stop();
+    }
+  });
+});
+
+describe('redis provisioning', () => {
+  test('a spawned redis-server answers, and it and its keeper are gone after stop', async () => {
+    const own = await provisionRedis({ env: { ...process.env, REDIS_URL: '' } });
+    expect(own.source).toBe('redis-server');
+    const tree = [own.pid!, ...descendantsOf(own.pid!)];
+    expect(tree).toHaveLength(2); // sh keeper + redis-server
+    await own.stop();
+    expect(await waitForGone(tree)).toEqual([]);
+  });
+
+  test('REDIS_URL at a closed port fails at once with SLAB_ERR_REDIS_UNAVAILABLE naming the store and URL', async () => {
+    const port = await closedPort();
+    const error = await provisionRedis({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HarnessError);
+    expect((error as HarnessError).code).toBe('SLAB_ERR_REDIS_UNAVAILABLE');
+    expect((error as HarnessError).exitCode).toBe(3);
+    expect((error as HarnessError).message).toContain('store redis');
+    expect((error as HarnessError).message).toContain(`127.0.0.1:${port}`);
+  });
+
+  test('no REDIS_URL, no redis-server and no Docker engine: the error lists the three ways to get Redis', async () => {
+    const port = await closedPort();
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = `tcp://127.0.0.1:${port}`;
+    try {
+      const error = await provisionRedis({ env: { PATH: '' } }).catch((e: unknown) => e);
+      expect((error as HarnessError).code).toBe('SLAB_ERR_REDIS_UNAVAILABLE');
+      const message = (error as HarnessError).message;
+      expect(message).toContain('REDIS_URL');
+      expect(message).toContain('redis-server');
+      expect(message).toContain('Docker');
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
+    }
+  });
+});

@@ -1,0 +1,67 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { HarnessError } from '../../harness/errors.js';
+import { builtInScenarioNames, loadScenario, loadScenarioFile } from '../../harness/scenario/load.js';
+
+function write(name: string, text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'slab-scenario-')), name);
+  writeFileSync(file, text);
+  return file;
+}
+
+function errorOf(fn: () => unknown): HarnessError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof HarnessError) return error;
+    throw error;
+  }
+  throw new Error('expected a HarnessError');
+}
+
+describe('scenario files', () => {
+  test('every built-in scenario is valid', () => {
+    const names = builtInScenarioNames();
+    expect(names).toEqual(expect.arrayContaining(['login-browse', 'checkout']));
+    for (const name of names) expect(loadScenario(name).name).toBe(name);
+  });
+
+  test('a wrong method names the file, the step path, what was expected and what was found', () => {
+    const file = write('bad-method.yaml', 'name: bad\ndescription: d\nsteps:\n  - method: GET\n    path: /\n  - method: FETCH\n    path: /drafts\n');
+    const error = errorOf(() => loadScenarioFile(file));
+    expect(error.code).toBe('SLAB_ERR_SCENARIO_INVALID');
+    expect(error.message).toContain('bad-method.yaml');
+    expect(error.message).toContain('steps[1].method');
+    expect(error.message).toContain('"GET"');
+    expect(error.message).toContain('got "FETCH"');
+  });
+
+  test('an unknown key inside expect is named with its path', () => {
+    const file = write('typo.yaml', 'name: typo\ndescription: d\nsteps:\n  - method: GET\n    path: /\n    expect: { statuss: 200 }\n');
+    const error = errorOf(() => loadScenarioFile(file));
+    expect(error.message).toContain('steps[0].expect');
+    expect(error.message).toContain('statuss');
+  });
+
+  test('a path without a leading slash and a missing description are both reported', () => {
+    const file = write('two.json', JSON.stringify({ name: 'two', steps: [{ method: 'GET', path: 'drafts' }] }));
+    const error = errorOf(() => loadScenarioFile(file));
+    expect(error.message).toContain('description');
+    expect(error.message).toContain('steps[0].path');
+  });
+
+  test('YAML syntax errors give the line', () => {
+    const file = write('syntax.yaml', 'name: x\nsteps:\n  - method: GET\n    path: [unclosed\n');
+    const error = errorOf(() => loadScenarioFile(file));
+    expect(error.code).toBe('SLAB_ERR_SCENARIO_INVALID');
+    expect(error.message).toMatch(/syntax\.yaml: line \d+/);
+  });
+
+  test('an unknown scenario name lists the built-in ones', () => {
+    const error = errorOf(() => loadScenario('no-such-scenario'));
+    expect(error.code).toBe('SLAB_ERR_SCENARIO_NOT_FOUND');
+    expect(error.message).toContain('login-browse');
+  });
+});
