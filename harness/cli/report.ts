@@ -29,7 +29,7 @@ const sid = (value: string | undefined) => (value ? `sid#${sessionIdHash(value)}
 /** What every hop saw for one request, one line each. */
 export function hops(record: RequestRecord, cookieName: string): string[] {
   const lines = [
-    `client   jar held ${sid(record.sessionIdInJar)}, sent ${record.sessionIdSent ? `${cookieName}=${sid(record.sessionIdSent)}` : 'no session cookie'} to ${record.url}`,
+    `client   jar held ${sid(record.sessionIdInJar)}, sent ${record.sessionIdSent ? `its ${cookieName} cookie (${sid(record.sessionIdSent)})` : 'no session cookie'} to ${record.url}`,
   ];
   if (record.proxy) {
     const out = record.proxy.cookieOut?.includes(`${cookieName}=`) ? 'forwarded the cookie' : 'forwarded no session cookie';
