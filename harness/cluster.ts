@@ -1,20 +1,25 @@
 /**
  * A started cluster: N reference app servers as child processes, a balancer
- * in front, and the session store they share or do not share.
+ * in front (http, and https when asked), and the session store they share
+ * or do not share.
  *
  *   virtual users ──▶ balancer ──▶ app-1 ┐
- *                                 ──▶ app-2 ├──▶ own memory | one Redis
- *                                 ──▶ app-N ┘
+ *   (shop.example.test)        ──▶ app-2 ├──▶ own memory | one Redis
+ *                              ──▶ app-N ┘
  */
 import { randomBytes } from 'node:crypto';
-import type { BackendConfig } from '../servers/config.js';
+import { Redis } from 'ioredis';
+import { SESSION_DEFAULTS, type BackendConfig, type SessionSettings } from '../servers/config.js';
 import { startBackend, type BackendLogLine, type StartedBackend } from './backend/backend-process.js';
-import { startBalancer, type ProxyRecord, type StartedBalancer } from './balancer/proxy.js';
+import { makeCertificate } from './balancer/certificate.js';
+import { startBalancer, type ProxyRecord, type StartedBalancer, type TlsMaterial } from './balancer/proxy.js';
 import { BALANCER_NAMES, createStrategy, type BalancerName } from './balancer/strategies.js';
+import type { Site } from './client/network.js';
 import { HarnessError } from './errors.js';
+import { parseFault } from './fault/faults.js';
+import type { CookieFault } from './fault/fault.js';
 import type { History } from './history/history.js';
 import { provisionRedis, type ProvisionedRedis } from './redis/provision.js';
-import { Redis } from 'ioredis';
 
 export type StoreKind = 'memory' | 'redis';
 export const STORE_KINDS: readonly StoreKind[] = ['memory', 'redis'];
@@ -24,12 +29,16 @@ export interface ClusterOptions {
   servers?: number;
   store?: StoreKind;
   balancer?: BalancerName;
+  /** The balancer also listens on https (TLS terminated there, backends stay http). */
+  https?: boolean;
+  /** The hostname virtual users reach the site by; resolved to 127.0.0.1 inside the harness. */
+  site?: string;
+  /** How the app servers handle sessions. */
+  session?: Partial<SessionSettings>;
+  /** Cookie faults at the balancer, e.g. `strip-set-cookie`, `cap-cookie=8192:431@0.5`. */
+  faults?: readonly string[];
   /** A Redis to use instead of REDIS_URL or a spawned one. */
   redisUrl?: string;
-  /** Session cookie name. */
-  cookieName?: string;
-  /** Store TTL in ms. */
-  sessionTtlMs?: number;
   /** Receives the backends' log lines, besides the history. */
   logger?: { info(obj: object, msg?: string): void };
   /** Keep backend log lines in the history (default true). */
@@ -40,36 +49,72 @@ export const CLUSTER_DEFAULTS = {
   servers: 3,
   store: 'memory',
   balancer: 'round-robin',
-  cookieName: 'sid',
-  sessionTtlMs: 30 * 60_000,
+  https: false,
+  site: 'shop.example.test',
   recordBackendLog: true,
 } as const satisfies Partial<ClusterOptions>;
 
+export interface ResolvedClusterOptions {
+  servers: number;
+  store: StoreKind;
+  balancer: BalancerName;
+  https: boolean;
+  site: string;
+  session: SessionSettings;
+  faults: string[];
+  recordBackendLog: boolean;
+}
+
 export interface StartedCluster {
-  /** The balancer's URL: where clients go. */
+  /** The balancer's plain-http URL on loopback, e.g. http://127.0.0.1:41234. */
   readonly url: string;
+  /** The balancer's https URL on loopback, when https is on. */
+  readonly httpsUrl: string | undefined;
+  /** How virtual users reach the site by name: hostname → balancer ports, and the CA to trust. */
+  readonly site: Site;
   readonly backends: readonly StartedBackend[];
   readonly redis: ProvisionedRedis | undefined;
   /** Redis key prefix of this cluster's sessions. */
   readonly keyPrefix: string;
   readonly history: History;
-  readonly options: Required<Omit<ClusterOptions, 'redisUrl' | 'logger'>>;
+  readonly options: ResolvedClusterOptions;
+  /** The site's URL as a user types it: `https://shop.example.test/` when https is on. */
+  siteUrl(scheme?: 'http' | 'https'): string;
   /** Idempotent; a second call awaits the first. Never throws for dead children. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-function validate(options: ClusterOptions): Required<Omit<ClusterOptions, 'redisUrl' | 'logger'>> {
-  const merged = { ...CLUSTER_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
-  const fail = (field: string, value: unknown, expected: string) => {
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
+
+function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; faults: CookieFault[] } {
+  const defined = <T extends object>(o: T | undefined) => Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined));
+  const top = { ...CLUSTER_DEFAULTS, ...defined(options) } as typeof CLUSTER_DEFAULTS & ClusterOptions;
+  const session: SessionSettings = { ...SESSION_DEFAULTS, ...defined(options.session) };
+  const fail = (field: string, value: unknown, expected: string): never => {
     throw new HarnessError('SLAB_ERR_OPTION_INVALID', `${field}: expected ${expected}, got ${JSON.stringify(value)}`);
   };
-  if (!Number.isInteger(merged.servers) || merged.servers < 1 || merged.servers > 64) fail('servers', merged.servers, 'an integer from 1 to 64');
-  if (!STORE_KINDS.includes(merged.store)) fail('store', merged.store, STORE_KINDS.join(' | '));
-  if (!BALANCER_NAMES.includes(merged.balancer)) fail('balancer', merged.balancer, BALANCER_NAMES.join(' | '));
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(merged.cookieName)) fail('cookieName', merged.cookieName, 'an RFC 6265 cookie name (a token)');
-  if (!(merged.sessionTtlMs > 0)) fail('sessionTtlMs', merged.sessionTtlMs, 'a positive number of ms');
-  return merged as Required<Omit<ClusterOptions, 'redisUrl' | 'logger'>>;
+  if (!Number.isInteger(top.servers) || top.servers < 1 || top.servers > 64) fail('servers', top.servers, 'an integer from 1 to 64');
+  if (!STORE_KINDS.includes(top.store)) fail('store', top.store, STORE_KINDS.join(' | '));
+  if (!BALANCER_NAMES.includes(top.balancer)) fail('balancer', top.balancer, BALANCER_NAMES.join(' | '));
+  if (typeof top.https !== 'boolean') fail('https', top.https, 'true or false');
+  if (!HOSTNAME.test(top.site)) fail('site', top.site, 'a lower-case DNS name with a dot, e.g. shop.example.test');
+  if (!TOKEN.test(session.cookieName)) fail('session.cookieName', session.cookieName, 'an RFC 6265 cookie name (a token)');
+  for (const key of ['ttlMs', 'idleTimeoutMs', 'absoluteTimeoutMs', 'cookieMaxAgeMs'] as const) {
+    const value = session[key];
+    if (!(Number.isFinite(value) && value >= (key === 'ttlMs' ? 1 : 0))) fail(`session.${key}`, value, key === 'ttlMs' ? 'a positive number of ms' : 'a number of ms, 0 for off');
+  }
+  if (!['on', 'off', 'auto'].includes(session.secureCookie)) fail('session.secureCookie', session.secureCookie, 'on | off | auto');
+  for (const key of ['trustProxy', 'rolling', 'regenerateKeepsData'] as const) {
+    if (typeof session[key] !== 'boolean') fail(`session.${key}`, session[key], 'true or false');
+  }
+  const faultSpecs = [...(options.faults ?? [])];
+  const faults = faultSpecs.map((spec) => parseFault(spec, 'faults'));
+  return {
+    resolved: { servers: top.servers, store: top.store, balancer: top.balancer, https: top.https, site: top.site, session, faults: faultSpecs, recordBackendLog: top.recordBackendLog },
+    faults,
+  };
 }
 
 /** Removes this cluster's keys from a Redis it did not start (REDIS_URL). */
@@ -90,10 +135,19 @@ async function deleteKeys(url: string, prefix: string): Promise<void> {
 }
 
 export async function startCluster(input: ClusterOptions = {}): Promise<StartedCluster> {
-  const options = validate(input);
+  const { resolved: options, faults } = validate(input);
   const keyPrefix = `slab:${randomBytes(4).toString('hex')}:`;
   const history: History = {
-    topology: { store: options.store, balancer: options.balancer, backends: [], cookieName: options.cookieName },
+    topology: {
+      store: options.store,
+      balancer: options.balancer,
+      backends: [],
+      cookieName: options.session.cookieName,
+      https: options.https,
+      site: options.site,
+      session: options.session,
+      faults: options.faults,
+    },
     requests: [],
     proxy: [],
     backendLog: [],
@@ -117,6 +171,8 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
     })());
 
   try {
+    // Redis, the certificate and the backends' own start-up overlap.
+    const tlsReady: Promise<TlsMaterial | undefined> = options.https ? makeCertificate([options.site, `*.${options.site.split('.').slice(1).join('.')}`]) : Promise.resolve(undefined);
     if (options.store === 'redis') redis = await provisionRedis({ url: input.redisUrl });
 
     const onLog = (line: BackendLogLine) => {
@@ -124,15 +180,11 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
       input.logger?.info(line, 'backend');
     };
     const configs: BackendConfig[] = Array.from({ length: options.servers }, (_, i) => ({
+      ...options.session,
       name: `app-${i + 1}`,
       store: options.store,
       redisUrl: redis?.url,
       keyPrefix,
-      cookieName: options.cookieName,
-      ttlMs: options.sessionTtlMs,
-      idleTimeoutMs: 0,
-      absoluteTimeoutMs: 0,
-      secureCookie: false,
     }));
     const started = await Promise.allSettled(configs.map((config) => startBackend({ config, onLog })));
     for (const result of started) if (result.status === 'fulfilled') backends.push(result.value);
@@ -145,25 +197,32 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
     }
     history.topology.backends = backends.map((backend) => backend.name);
 
+    const tls = await tlsReady;
     balancer = await startBalancer({
       targets: backends.map((backend, index) => ({ name: backend.name, url: backend.url, index })),
       strategy: createStrategy(options.balancer),
       onRecord: (record: ProxyRecord) => history.proxy.push(record),
+      faults,
+      tls,
     });
     history.events.push({ time: Date.now(), kind: 'cluster-started' });
+
+    const site: Site = { hostname: options.site, httpPort: balancer.httpPort, httpsPort: balancer.httpsPort, ca: tls?.cert };
+    return {
+      url: balancer.url,
+      httpsUrl: balancer.httpsUrl,
+      site,
+      backends,
+      redis,
+      keyPrefix,
+      history,
+      options,
+      siteUrl: (scheme = options.https ? 'https' : 'http') => `${scheme}://${options.site}/`,
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
   } catch (error) {
     await stop();
     throw error;
   }
-
-  return {
-    url: balancer.url,
-    backends,
-    redis,
-    keyPrefix,
-    history,
-    options,
-    stop,
-    [Symbol.asyncDispose]: stop,
-  };
 }

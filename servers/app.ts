@@ -60,7 +60,17 @@ export function createApp(config: BackendConfig, store: SessionStore, log: pino.
     idleTimeoutMs: config.idleTimeoutMs,
     absoluteTimeoutMs: config.absoluteTimeoutMs,
     secureCookie: config.secureCookie,
+    cookieMaxAgeMs: config.cookieMaxAgeMs,
+    rolling: config.rolling,
   });
+
+  /** Is this request https as this server sees it? Behind a TLS-terminating proxy only if it trusts the proxy. */
+  const isSecure = (req: IncomingMessage): boolean => {
+    if ((req.socket as { encrypted?: boolean }).encrypted) return true;
+    if (!config.trustProxy) return false;
+    const proto = req.headers['x-forwarded-proto'];
+    return (Array.isArray(proto) ? proto[0] : proto)?.split(',')[0].trim() === 'https';
+  };
 
   return createServer(async (req, res) => {
     const method = req.method ?? 'GET';
@@ -91,11 +101,16 @@ export function createApp(config: BackendConfig, store: SessionStore, log: pino.
           session.ensure(now);
           reply = { status: (error as { status?: number }).status ?? 400, body: { error: (error as Error).message } };
         }
-        reply ??= await route({ req, session, body, now });
+        reply ??= await route({ req, session, body, now, config, secure: isSecure(req) });
       }
-      const setCookie = await session.commit();
-      if (setCookie) res.setHeader('set-cookie', setCookie);
+      const commit = await session.commit(isSecure(req));
+      const setCookies = [...(reply.setCookies ?? []), ...commit.setCookies];
+      if (setCookies.length) res.setHeader('set-cookie', setCookies);
       res.setHeader('x-session-status', session.status);
+      res.setHeader('x-session-write', commit.write);
+      res.setHeader('x-session-cookie', commit.cookie);
+      if (session.expiredBy) res.setHeader('x-session-expired', session.expiredBy);
+      if (session.id) res.setHeader('x-session-id-hash', sessionIdHash(session.id));
       if (session.record?.user) res.setHeader('x-session-user', session.record.user);
       statusForLog = session.status;
       sid = session.id ?? session.incomingId;

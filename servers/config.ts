@@ -3,7 +3,7 @@
  * SLAB_BACKEND_CONFIG environment variable. Shared by both sides so they
  * cannot drift apart.
  */
-export interface BackendConfig {
+export interface BackendConfig extends SessionSettings {
   /** The name the backend reports in X-Backend and its log lines, e.g. `app-2`. */
   name: string;
   store: 'memory' | 'redis';
@@ -11,12 +11,40 @@ export interface BackendConfig {
   redisUrl?: string;
   /** Redis key prefix, one per cluster. */
   keyPrefix: string;
-  cookieName: string;
-  ttlMs: number;
-  idleTimeoutMs: number;
-  absoluteTimeoutMs: number;
-  secureCookie: boolean;
 }
+
+/** How the app servers of a cluster handle sessions: the knobs real apps have. */
+export interface SessionSettings {
+  cookieName: string;
+  /** Store time to live in ms. */
+  ttlMs: number;
+  /** Server-side idle limit in ms; 0 disables it. */
+  idleTimeoutMs: number;
+  /** Server-side limit since login in ms; 0 disables it. */
+  absoluteTimeoutMs: number;
+  /** Session cookie `Secure`: always, never, or when the request is https. */
+  secureCookie: 'on' | 'off' | 'auto';
+  /** Believe X-Forwarded-Proto from the balancer (Express's `trust proxy`). */
+  trustProxy: boolean;
+  /** Session cookie Max-Age in ms; 0 makes it a browser-session cookie. */
+  cookieMaxAgeMs: number;
+  /** Requests that load the session refresh its store TTL. */
+  rolling: boolean;
+  /** POST /profile regenerates the id; false reproduces the bug of losing the data (and login) on the way. */
+  regenerateKeepsData: boolean;
+}
+
+export const SESSION_DEFAULTS: Readonly<SessionSettings> = {
+  cookieName: 'sid',
+  ttlMs: 30 * 60_000,
+  idleTimeoutMs: 0,
+  absoluteTimeoutMs: 0,
+  secureCookie: 'auto',
+  trustProxy: true,
+  cookieMaxAgeMs: 0,
+  rolling: true,
+  regenerateKeepsData: true,
+};
 
 export const BACKEND_CONFIG_ENV = 'SLAB_BACKEND_CONFIG';
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DEMO_USERS } from './config.js';
+import { stringifySetCookie } from 'cookie';
+import { DEMO_USERS, type BackendConfig } from './config.js';
 import type { Session } from './session/session.js';
 
 /**
@@ -11,6 +12,8 @@ import type { Session } from './session/session.js';
 export interface Reply {
   status: number;
   body: unknown;
+  /** Cookies of the application's own, besides the session cookie. */
+  setCookies?: string[];
 }
 
 export interface RouteContext {
@@ -18,6 +21,9 @@ export interface RouteContext {
   session: Session;
   body: unknown;
   now: number;
+  config: BackendConfig;
+  /** The request counts as https for this server. */
+  secure: boolean;
 }
 
 type Handler = (ctx: RouteContext) => Promise<Reply> | Reply;
@@ -77,6 +83,34 @@ const routes: Record<string, Handler> = {
   'GET /cart': ({ session, now }) => {
     const record = session.ensure(now);
     return { status: 200, body: { cart: record.data.cart ?? [] } };
+  },
+
+  // A partner service hands out a link back to this site, over plain http:
+  // the seed of the Secure-cookie reset in session-resets.md.
+  'GET /partner/link': ({ req, session, now }) => {
+    session.ensure(now);
+    const host = req.headers['x-forwarded-host'] ?? req.headers.host ?? 'localhost';
+    return { status: 200, body: { url: `http://${String(host).split(',')[0].trim()}/drafts` } };
+  },
+
+  // A privilege change: a new id, as OWASP asks. Done right, the login
+  // stays; with regenerateKeepsData off, it is lost (fastify/session #240's family).
+  'POST /profile': async ({ session, now, config }) => {
+    const user = session.ensure(now).user;
+    if (!user) return { status: 401, body: { error: 'log in to change your profile' } };
+    const record = await session.regenerate(now, { keepData: config.regenerateKeepsData });
+    return { status: 200, body: { user: record.user ?? null, updated: true } };
+  },
+
+  // Site preferences in a cookie of their own, of the requested size; no
+  // session needed. Large cookies are how Cookie headers outgrow proxy limits.
+  'POST /prefs': ({ body }) => {
+    const name = field(body, 'name') ?? 'prefs';
+    const bytes = field(body, 'bytes');
+    if (typeof name !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(name) || typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 1 || bytes > 8000) {
+      return { status: 400, body: { error: 'expected {"name": lower-case token, "bytes": integer 1..8000}' } };
+    }
+    return { status: 200, body: { name, bytes }, setCookies: [stringifySetCookie({ name, value: 'x'.repeat(bytes), path: '/' })] };
   },
 
   'POST /logout': async ({ session }) => {

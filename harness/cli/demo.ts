@@ -28,7 +28,7 @@ export async function runDemo(withCluster: WithCluster, signal: AbortSignal): Pr
     const entry = await withCluster({ servers: SERVERS, store, balancer: 'round-robin' }, async (cluster) => ({
       label,
       result: await runScenario(cluster, scenario, { users: USERS, signal }),
-      cookieName: cluster.options.cookieName,
+      cookieName: cluster.options.session.cookieName,
     }));
     results.push(entry);
   }

@@ -12,14 +12,17 @@ import { BALANCER_NAMES, type BalancerName } from '../balancer/strategies.js';
 import { STORE_KINDS, startCluster, type ClusterOptions, type StartedCluster, type StoreKind } from '../cluster.js';
 import { HarnessError, isHarnessError } from '../errors.js';
 import { runScenario } from '../runner/run.js';
-import { loadScenario } from '../scenario/load.js';
+import { parseFault, FAULT_USAGE } from '../fault/faults.js';
+import { builtInScenarioNames, loadScenario } from '../scenario/load.js';
+import { planRun } from '../scenario/plan.js';
 import { runDemo } from './demo.js';
-import { formatRun, runToJson } from './report.js';
+import { formatRun, formatScenarioList, runToJson } from './report.js';
 
 const USAGE = `session-lab — reproduce and explain web session resets behind a load balancer
 
 Usage:
   session-lab run <scenario name or file> [options]
+  session-lab scenarios
   session-lab demo
   session-lab help
 
@@ -30,6 +33,10 @@ Options for run:
   --users N            virtual users, each with its own cookie jar (default 1)
   --repeat N           times each user runs the scenario, each time with a new jar (default 1)
   --concurrency N      users in flight at once (default 64)
+  --fault SPEC         a cookie fault at the balancer, repeatable; SPEC is one of
+                       ${FAULT_USAGE}
+                       each optionally ending in @PROBABILITY (e.g. strip-cookie@0.5)
+  --fixed              run without the scenario's misconfiguration (expect no reset)
   --json               print one JSON object instead of the report
   --history FILE       also write the full history (every hop of every request) as JSON
 
@@ -96,6 +103,8 @@ async function commandRun(args: string[]): Promise<number> {
       users: { type: 'string' },
       repeat: { type: 'string' },
       concurrency: { type: 'string' },
+      fault: { type: 'string', multiple: true },
+      fixed: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       history: { type: 'string' },
     },
@@ -103,23 +112,26 @@ async function commandRun(args: string[]): Promise<number> {
   if (positionals.length !== 1) {
     throw new HarnessError('SLAB_ERR_OPTION_INVALID', `run: expected one scenario name or file, got ${positionals.length ? positionals.join(' ') : 'none'}`);
   }
-  const clusterOptions: ClusterOptions = {
+  const cliCluster = {
     servers: integerFlag('servers', values.servers, 1, 64),
     store: choiceFlag<StoreKind>('store', values.store, STORE_KINDS),
     balancer: choiceFlag<BalancerName>('balancer', values.balancer, BALANCER_NAMES),
   };
+  const faults = values.fault ?? [];
+  for (const spec of faults) parseFault(spec); // bad names exit 2 before anything starts
   const runOptions = {
     users: integerFlag('users', values.users, 1, 100_000),
     repeat: integerFlag('repeat', values.repeat, 1, 100_000),
     concurrency: integerFlag('concurrency', values.concurrency, 1, 10_000),
   };
   const scenario = loadScenario(positionals[0]);
+  const plan = planRun(scenario, { fixed: values.fixed, cluster: cliCluster, faults });
 
-  return withCluster(clusterOptions, async (cluster) => {
-    const result = await runScenario(cluster, scenario, { ...runOptions, signal: interrupt.signal });
+  return withCluster(plan.cluster, async (cluster) => {
+    const result = await runScenario(cluster, scenario, { ...runOptions, client: plan.client, fixed: plan.fixed, signal: interrupt.signal });
     if (values.history) writeFileSync(values.history, JSON.stringify(cluster.history, null, 1));
     if (values.json) process.stdout.write(`${JSON.stringify(runToJson(result))}\n`);
-    else process.stdout.write(`${formatRun(result, { cookieName: cluster.options.cookieName })}\n`);
+    else process.stdout.write(`${formatRun(result, { cookieName: cluster.options.session.cookieName })}\n`);
     return result.passed ? 0 : 1;
   });
 }
@@ -130,6 +142,10 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'run':
         return await commandRun(rest);
+      case 'scenarios':
+        parseArgs({ args: rest, options: {} });
+        process.stdout.write(`${formatScenarioList(builtInScenarioNames().map((name) => loadScenario(name)))}\n`);
+        return 0;
       case 'demo':
         parseArgs({ args: rest, options: {} });
         return await runDemo(withCluster, interrupt.signal);
@@ -140,7 +156,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${USAGE}\n`);
         return command === undefined ? 2 : 0;
       default:
-        throw new HarnessError('SLAB_ERR_OPTION_INVALID', `unknown command ${JSON.stringify(command)}: expected run, demo or help`);
+        throw new HarnessError('SLAB_ERR_OPTION_INVALID', `unknown command ${JSON.stringify(command)}: expected run, scenarios, demo or help`);
     }
   } catch (error) {
     if (isHarnessError(error)) {

@@ -2,6 +2,7 @@
 import type { ResetCause, Verdict } from '../diagnosis/diagnose.js';
 import type { RequestRecord } from '../history/history.js';
 import type { RunResult } from '../runner/run.js';
+import type { LoadedScenario } from '../scenario/load.js';
 import { sessionIdHash } from '../../servers/session/session-id.js';
 
 export const CAUSE_EXPLAINED: Record<ResetCause, string> = {
@@ -53,7 +54,8 @@ export function formatRun(result: RunResult, options: { maxResets?: number; cook
     .map(([cause, count]) => `${cause} ${count}`)
     .join(', ');
   out.push(
-    `session-lab run ${result.scenario}: ${result.servers} server${result.servers > 1 ? 's' : ''}, store ${result.store}, balancer ${result.balancer}, ${result.users} user${result.users > 1 ? 's' : ''} × ${result.repeat} run${result.repeat > 1 ? 's' : ''}`,
+    `session-lab run ${result.scenario}${result.fixed ? ' --fixed' : ''}: ${result.servers} server${result.servers > 1 ? 's' : ''}, store ${result.store}, balancer ${result.balancer}, ${result.users} user${result.users > 1 ? 's' : ''} × ${result.repeat} run${result.repeat > 1 ? 's' : ''}` +
+      (result.faults.length ? `, faults ${result.faults.join(' ')}` : ''),
     '',
     `  requests   ${result.requests} (${perBackend})`,
     `  errors     ${result.errors}`,
@@ -74,6 +76,13 @@ export function formatRun(result: RunResult, options: { maxResets?: number; cook
       if (result.resetsByCause[cause] > 0) out.push(`  ${cause}: ${CAUSE_EXPLAINED[cause]}`);
     }
   }
+  for (const person of result.people.slice(0, max)) {
+    out.push(
+      '',
+      `user ${person.user}${person.run > 1 ? `, run ${person.run}` : ''} used ${person.browsers} browsers: ${person.sessions.length} separate session${person.sessions.length === 1 ? '' : 's'} (${person.sessions.map((h) => `sid#${h}`).join(', ')})` +
+        `${person.loggedInAs.length ? `, logged in as ${person.loggedInAs.join(', ')}` : ''} — each browser has its own cookie jar; not a reset`,
+    );
+  }
   if (result.failures.length) {
     out.push('', 'Failed expectations');
     for (const f of result.failures.slice(0, max)) out.push(`  user ${f.user}${f.run > 1 ? `, run ${f.run}` : ''}, step ${f.step} ${f.request}: ${f.message}`);
@@ -85,6 +94,23 @@ export function formatRun(result: RunResult, options: { maxResets?: number; cook
       ? 'PASSED: every expectation held.'
       : `FAILED: ${result.failures.length} failed expectation${result.failures.length === 1 ? '' : 's'}${result.resets.some((v) => !v.expected) ? `, ${result.resets.filter((v) => !v.expected).length} unexpected reset(s)` : ''}.`,
   );
+  return out.join('\n');
+}
+
+/** `session-lab scenarios`: each built-in scenario, the cause it shows, what it does, the report it reproduces. */
+export function formatScenarioList(scenarios: LoadedScenario[]): string {
+  const rows = scenarios.map((s) => [s.name, s.demonstrates ?? 'none', s.description]);
+  const out = [table(['scenario', 'cause', 'what it does'], rows)];
+  out.push('');
+  for (const s of scenarios) {
+    const extras = [
+      s.reproduces ? `reproduces ${s.reproduces}` : undefined,
+      s.misconfiguration ? `broken by: ${s.misconfiguration.note}; clean with --fixed` : undefined,
+      s.fix ? `clean with ${s.fix}` : undefined,
+    ].filter(Boolean);
+    if (extras.length) out.push(`${s.name}: ${extras.join('; ')}`);
+  }
+  out.push('', 'Run one with: session-lab run <scenario>   (add --fixed to run it without its misconfiguration)');
   return out.join('\n');
 }
 

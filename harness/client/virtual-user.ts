@@ -2,11 +2,29 @@
  * A virtual user: one browser-faithful cookie jar (tough-cookie, RFC 6265)
  * and an undici dispatcher. For each request it sends exactly the cookies a
  * browser would send to that URL (Secure, Domain, Path, expiry) and stores
- * every Set-Cookie the way a browser would.
+ * every Set-Cookie the way a browser would, noting the ones it refused and
+ * why, and why a cookie it holds was not sent.
  */
-import { Cookie, CookieJar } from 'tough-cookie';
+import { Cookie, CookieJar, domainMatch, pathMatch } from 'tough-cookie';
 import { request, type Dispatcher } from 'undici';
 import type { JarCookie } from '../history/history.js';
+
+/** What kind of browser this user is. */
+export interface ClientPolicy {
+  /** `refuse`: a browser with cookies blocked. */
+  cookies: 'accept' | 'refuse';
+  /**
+   * Send and accept Secure cookies on http://localhost and 127.0.0.1, as
+   * current browsers do (and tough-cookie's allowSecureOnLocal). Off: the
+   * strict RFC 6265 rule, http is never secure.
+   */
+  secureOnLocal: boolean;
+}
+
+export const DEFAULT_CLIENT_POLICY: Readonly<ClientPolicy> = { cookies: 'accept', secureOnLocal: true };
+
+/** RFC 6265bis §5.6: a cookie whose name and value exceed 4096 octets is ignored entirely. */
+export const MAX_COOKIE_NAME_VALUE_BYTES = 4096;
 
 export interface ClientRequest {
   method: string;
@@ -16,6 +34,11 @@ export interface ClientRequest {
   body?: string;
 }
 
+export interface RefusedCookie {
+  name: string;
+  reason: string;
+}
+
 export interface ClientExchange {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -23,18 +46,27 @@ export interface ClientExchange {
   /** The Cookie header the jar produced for this URL, if any. */
   cookieSent: string | undefined;
   setCookie: string[];
+  /** Set-Cookie headers the jar did not store, and why. */
+  refused: RefusedCookie[];
   durationMs: number;
   /** Network error instead of a response. */
   error?: string;
 }
 
+function cookieNameOf(header: string): string {
+  const eq = header.indexOf('=');
+  return (eq < 0 ? header : header.slice(0, eq)).trim();
+}
+
 export class VirtualUser {
   readonly jar: CookieJar;
+  readonly policy: ClientPolicy;
   readonly #dispatcher: Dispatcher;
 
-  constructor(dispatcher: Dispatcher, jar: CookieJar = new CookieJar()) {
+  constructor(dispatcher: Dispatcher, policy: Partial<ClientPolicy> = {}) {
     this.#dispatcher = dispatcher;
-    this.jar = jar;
+    this.policy = { ...DEFAULT_CLIENT_POLICY, ...policy };
+    this.jar = new CookieJar(undefined, { allowSecureOnLocal: this.policy.secureOnLocal });
   }
 
   /** The value of cookie `name` in the jar, whatever URL it would go to. */
@@ -57,10 +89,42 @@ export class VirtualUser {
         path: cookie.path ?? null,
         secure: cookie.secure,
         httpOnly: cookie.httpOnly,
+        hostOnly: cookie.hostOnly ?? true,
         expires: expiry === undefined || !Number.isFinite(expiry) ? null : new Date(expiry).toISOString(),
       });
     }
     return out;
+  }
+
+  /** Why the jar holds cookie `name` but would not send it to `url`; undefined if it would (or holds none). */
+  explainWithheld(name: string, url: string): string | undefined {
+    const target = new URL(url);
+    const cookie = this.contents().find((c) => c.name === name);
+    if (!cookie) return undefined;
+    if (this.jar.getCookiesSync(url).some((c) => c.key === name)) return undefined;
+    const local = target.hostname === 'localhost' || target.hostname === '127.0.0.1' || target.hostname === '[::1]';
+    if (cookie.secure && target.protocol !== 'https:' && !(local && this.policy.secureOnLocal)) {
+      return `Secure cookie ${name} withheld by the client: request URL is ${target.protocol.slice(0, -1)} (${url})`;
+    }
+    const hostMatches = cookie.hostOnly ? target.hostname === cookie.domain : domainMatch(target.hostname, cookie.domain ?? '');
+    if (!hostMatches) return `cookie ${name} belongs to ${cookie.domain}${cookie.hostOnly ? ' only' : ' and its subdomains'}, not sent to ${target.hostname}`;
+    if (cookie.path && !pathMatch(target.pathname, cookie.path)) return `cookie ${name} has Path=${cookie.path}, which does not cover ${target.pathname}`;
+    return `cookie ${name} not sent to ${url} by the jar's RFC 6265 rules`;
+  }
+
+  #store(header: string, url: string): RefusedCookie | undefined {
+    const name = cookieNameOf(header);
+    if (this.policy.cookies === 'refuse') return { name, reason: 'the client refuses cookies' };
+    const parsed = Cookie.parse(header);
+    if (parsed && Buffer.byteLength(parsed.key) + Buffer.byteLength(parsed.value) > MAX_COOKIE_NAME_VALUE_BYTES) {
+      return { name, reason: `cookie over ${MAX_COOKIE_NAME_VALUE_BYTES} bytes ignored (RFC 6265bis)` };
+    }
+    try {
+      const stored = this.jar.setCookieSync(header, url);
+      return stored ? undefined : { name, reason: 'ignored by the jar (RFC 6265 storage rules)' };
+    } catch (error) {
+      return { name, reason: `rejected by the jar: ${(error as Error).message}` };
+    }
   }
 
   async send(req: ClientRequest): Promise<ClientExchange> {
@@ -78,9 +142,10 @@ export class VirtualUser {
       const body = await response.body.text();
       const raw = response.headers['set-cookie'];
       const setCookie = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+      const refused: RefusedCookie[] = [];
       for (const header of setCookie) {
-        // A cookie the jar rejects (bad domain, oversized) is ignored, as a browser does.
-        this.jar.setCookieSync(header, req.url, { ignoreError: true });
+        const refusal = this.#store(header, req.url);
+        if (refusal) refused.push(refusal);
       }
       return {
         status: response.statusCode,
@@ -88,6 +153,7 @@ export class VirtualUser {
         body,
         cookieSent,
         setCookie,
+        refused,
         durationMs: Number(process.hrtime.bigint() - started) / 1e6,
       };
     } catch (error) {
@@ -97,6 +163,7 @@ export class VirtualUser {
         body: '',
         cookieSent,
         setCookie: [],
+        refused: [],
         durationMs: Number(process.hrtime.bigint() - started) / 1e6,
         error: (error as NodeJS.ErrnoException).code ?? (error as Error).message,
       };

@@ -1,4 +1,5 @@
 import type { BackendLogLine } from '../backend/backend-process.js';
+import type { SessionSettings } from '../../servers/config.js';
 import type { ProxyRecord } from '../balancer/proxy.js';
 
 /**
@@ -14,6 +15,8 @@ export interface JarCookie {
   path: string | null;
   secure: boolean;
   httpOnly: boolean;
+  /** Sent to its exact host only (no Domain attribute). */
+  hostOnly: boolean;
   expires: string | null;
 }
 
@@ -23,6 +26,8 @@ export interface RequestRecord {
   user: number;
   /** Repetition number, from 1; each repetition starts with an empty jar (a new browser). */
   run: number;
+  /** Which of the user's browsers (cookie jars) sent it, from 1. */
+  browser: number;
   /** Step number within the scenario, from 1. */
   step: number;
   stepName: string;
@@ -40,8 +45,12 @@ export interface RequestRecord {
   sessionIdSent: string | undefined;
   /** The session cookie in the jar before the request (whether or not it was sent). */
   sessionIdInJar: string | undefined;
+  /** Why the session cookie in the jar was not sent, when it was not. */
+  withheld: string | undefined;
   status: number;
   setCookie: string[];
+  /** Set-Cookie headers the jar refused, and why. */
+  refused: { name: string; reason: string }[];
   /** The session id in the jar after the response. */
   sessionIdAfter: string | undefined;
   jarAfter: JarCookie[];
@@ -52,12 +61,20 @@ export interface RequestRecord {
   backend: string | undefined;
   sessionStatus: string | undefined;
   sessionUser: string | undefined;
+  /** Hash of the session id the backend ended the request with (X-Session-Id-Hash). */
+  backendSessionHash: string | undefined;
+  /** What the backend did to the store: set | touch | destroy | none (X-Session-Write). */
+  storeWrite: string | undefined;
+  /** Whether the backend sent its session cookie: sent | withheld-insecure | cleared | none (X-Session-Cookie). */
+  sessionCookie: string | undefined;
+  /** Which limit an expired session passed: idle | absolute (X-Session-Expired). */
+  expiredBy: string | undefined;
 
   /** Balancer view, joined by request id. */
   proxy: ProxyRecord | undefined;
 
-  /** Scenario context. */
-  resetExpected: boolean;
+  /** Scenario context: a reset is expected here (true, or the cause expected). */
+  resetExpected: boolean | string;
   /** Expectations of the step that did not hold. */
   failures: string[];
 }
@@ -75,6 +92,10 @@ export interface Topology {
   balancer: string;
   backends: string[];
   cookieName: string;
+  https: boolean;
+  site: string;
+  session: SessionSettings;
+  faults: string[];
 }
 
 export interface History {

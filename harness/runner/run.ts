@@ -6,14 +6,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseCookie } from 'cookie';
-import { Agent } from 'undici';
+import { setTimeout as delay } from 'node:timers/promises';
 import { REQUEST_ID_HEADER, type ProxyRecord } from '../balancer/proxy.js';
-import { VirtualUser } from '../client/virtual-user.js';
+import { createSiteDispatcher } from '../client/network.js';
+import { VirtualUser, type ClientExchange } from '../client/virtual-user.js';
 import type { StartedCluster } from '../cluster.js';
-import { countByCause, diagnose, type ResetCause, type Verdict } from '../diagnosis/diagnose.js';
+import { countByCause, diagnose, sessionsPerPerson, type PersonSessions, type ResetCause, type Verdict } from '../diagnosis/diagnose.js';
 import { HarnessError } from '../errors.js';
 import type { RequestRecord } from '../history/history.js';
-import type { Scenario, ScenarioStep } from '../scenario/schema.js';
+import { planRun } from '../scenario/plan.js';
+import type { Scenario, ScenarioClient, ScenarioStep } from '../scenario/schema.js';
 import { checkExpectations } from './expectations.js';
 
 export interface RunOptions {
@@ -26,6 +28,10 @@ export interface RunOptions {
   /** Stops issuing requests when aborted. */
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /** The scenario's client settings as planned (planRun); by default, the scenario's own. */
+  client?: ScenarioClient;
+  /** Run without the scenario's misconfiguration: no reset is expected anywhere. */
+  fixed?: boolean;
 }
 
 export const RUN_DEFAULTS = { users: 1, repeat: 1, concurrency: 64 } as const;
@@ -40,8 +46,11 @@ export interface ExpectationFailure {
 
 export interface RunResult {
   scenario: string;
+  /** Run without the scenario's misconfiguration (--fixed). */
+  fixed: boolean;
   store: string;
   balancer: string;
+  faults: string[];
   servers: number;
   users: number;
   repeat: number;
@@ -50,6 +59,8 @@ export interface RunResult {
   errors: number;
   resets: Verdict[];
   resetsByCause: Record<ResetCause, number>;
+  /** Users who used several browsers: separate sessions, not resets. */
+  people: PersonSessions[];
   failures: ExpectationFailure[];
   requestsPerBackend: Record<string, number>;
   latencyMs: { p50: number; p95: number; p99: number };
@@ -89,24 +100,59 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** Where a step goes: the URL as the user's browser would have it. */
+function stepUrl(cluster: StartedCluster, client: ScenarioClient, step: ScenarioStep, previousBody: string | undefined): string {
+  if (step.follow) {
+    let link: unknown;
+    try {
+      link = (JSON.parse(previousBody ?? '') as Record<string, unknown>)[step.follow];
+    } catch {
+      link = undefined;
+    }
+    if (typeof link !== 'string' || !/^https?:\/\//.test(link)) {
+      throw new Error(`follow: the previous response has no absolute URL in field "${step.follow}"`);
+    }
+    return link;
+  }
+  const scheme = step.scheme ?? client.scheme ?? (cluster.options.https ? 'https' : 'http');
+  const host = client.host ?? 'site';
+  if (host === 'site') return new URL(step.path!, cluster.siteUrl(scheme)).toString();
+  const port = scheme === 'https' ? cluster.site.httpsPort : cluster.site.httpPort;
+  return new URL(step.path!, `${scheme}://${host}:${port}/`).toString();
+}
+
 export async function runScenario(cluster: StartedCluster, scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
   const users = positiveInteger('users', options.users ?? RUN_DEFAULTS.users);
   const repeat = positiveInteger('repeat', options.repeat ?? RUN_DEFAULTS.repeat);
   const concurrency = positiveInteger('concurrency', options.concurrency ?? RUN_DEFAULTS.concurrency);
+  const fixed = options.fixed ?? false;
+  const client = options.client ?? planRun(scenario, { fixed }).client;
+  const policy = { cookies: client.cookies, secureOnLocal: client.secureOnLocal };
   const steps = expandSteps(scenario);
-  const cookieName = cluster.options.cookieName;
+  const requestsPerRun = steps.filter(({ step }) => step.wait === undefined).length;
+  const cookieName = cluster.options.session.cookieName;
   const runId = randomBytes(3).toString('hex');
-  const total = users * repeat * steps.length;
+  const total = users * repeat * requestsPerRun;
   const records: RequestRecord[] = [];
-  const dispatcher = new Agent({ connections: 256, keepAliveTimeout: 10_000 });
+  const dispatcher = createSiteDispatcher(cluster.site);
   const started = Date.now();
   let done = 0;
 
   const runUser = async (user: number) => {
     for (let run = 1; run <= repeat; run++) {
-      const client = new VirtualUser(dispatcher);
+      const browsers = new Map<number, VirtualUser>();
+      let previousBody: string | undefined;
       for (const { number, step } of steps) {
         if (options.signal?.aborted) return;
+        if (step.wait !== undefined) {
+          // The user's think time, part of the scenario (idle timeouts need it).
+          await delay(step.wait, undefined, { signal: options.signal }).catch(() => undefined);
+          continue;
+        }
+        const browser = step.browser ?? 1;
+        let vu = browsers.get(browser);
+        if (!vu) browsers.set(browser, (vu = new VirtualUser(dispatcher, policy)));
+        const method = step.method!;
         const requestId = `${runId}.${user}.${run}.${number}`;
         const headers: Record<string, string> = { ...step.headers, [REQUEST_ID_HEADER]: requestId };
         let body = step.body;
@@ -114,19 +160,32 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
           body = JSON.stringify(step.json);
           headers['content-type'] ??= 'application/json';
         }
-        const url = new URL(step.path, cluster.url).toString();
-        const sessionIdInJar = client.cookieValue(cookieName);
+        let url: string;
+        let linkError: string | undefined;
+        try {
+          url = stepUrl(cluster, client, step, previousBody);
+        } catch (error) {
+          url = '';
+          linkError = (error as Error).message;
+        }
+        const sessionIdInJar = vu.cookieValue(cookieName);
+        const withheld = url ? vu.explainWithheld(cookieName, url) : undefined;
         const time = Date.now();
-        const exchange = await client.send({ method: step.method, url, headers, body });
-        const sessionIdAfter = client.cookieValue(cookieName);
+        const exchange: ClientExchange = linkError
+          ? { status: 0, headers: {}, body: '', cookieSent: undefined, setCookie: [], refused: [], durationMs: 0, error: linkError }
+          : await vu.send({ method, url, headers, body });
+        previousBody = exchange.body;
+        const sessionIdAfter = vu.cookieValue(cookieName);
         const sessionUser = header(exchange.headers, 'x-session-user');
+        const reset = step.expect?.reset;
         const record: RequestRecord = {
           user,
           run,
+          browser,
           step: number,
-          stepName: step.name ?? `${step.method} ${step.path}`,
-          method: step.method,
-          path: step.path,
+          stepName: step.name ?? `${method} ${step.path ?? step.follow}`,
+          method,
+          path: url ? new URL(url).pathname : (step.path ?? ''),
           url,
           requestId,
           time,
@@ -134,16 +193,23 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
           cookieSent: exchange.cookieSent,
           sessionIdSent: exchange.cookieSent ? parseCookie(exchange.cookieSent)[cookieName] : undefined,
           sessionIdInJar,
+          withheld,
           status: exchange.status,
           setCookie: exchange.setCookie,
+          refused: exchange.refused,
           sessionIdAfter,
-          jarAfter: client.contents(),
+          jarAfter: vu.contents(),
           error: exchange.error,
           backend: header(exchange.headers, 'x-backend'),
           sessionStatus: header(exchange.headers, 'x-session-status'),
           sessionUser,
+          backendSessionHash: header(exchange.headers, 'x-session-id-hash'),
+          storeWrite: header(exchange.headers, 'x-session-write'),
+          sessionCookie: header(exchange.headers, 'x-session-cookie'),
+          expiredBy: header(exchange.headers, 'x-session-expired'),
           proxy: undefined,
-          resetExpected: step.expect?.reset === true,
+          // --fixed: the misconfiguration is gone, so no reset is expected anywhere.
+          resetExpected: fixed || reset === undefined ? false : reset,
           failures: checkExpectations(step.expect, { exchange, sessionUser, sessionIdBefore: sessionIdInJar, sessionIdAfter }),
         };
         records.push(record);
@@ -168,7 +234,8 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   for (const proxyRecord of cluster.history.proxy) if (proxyRecord.requestId?.startsWith(runId)) proxyById.set(proxyRecord.requestId, proxyRecord);
   for (const record of records) record.proxy = proxyById.get(record.requestId);
 
-  const resets = diagnose({ ...cluster.history, requests: records });
+  const runHistory = { ...cluster.history, requests: records };
+  const resets = diagnose(runHistory);
   const failures: ExpectationFailure[] = [];
   const resetAt = new Set(resets.map((v) => `${v.user}/${v.run}/${v.step}`));
   for (const record of records) {
@@ -179,7 +246,18 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
       failures.push({ ...where, message: 'reset: expected a session reset here, none happened' });
     }
   }
+  const expectedCause = new Map(records.map((r) => [`${r.user}/${r.run}/${r.step}`, r.resetExpected]));
   for (const verdict of resets) {
+    const want = expectedCause.get(`${verdict.user}/${verdict.run}/${verdict.step}`);
+    if (typeof want === 'string' && verdict.cause !== want) {
+      failures.push({
+        user: verdict.user,
+        run: verdict.run,
+        step: verdict.step,
+        request: verdict.request,
+        message: `reset: expected cause ${want}, diagnosed ${verdict.cause}`,
+      });
+    }
     if (!verdict.expected) {
       failures.push({
         user: verdict.user,
@@ -198,8 +276,10 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
 
   return {
     scenario: scenario.name,
+    fixed,
     store: cluster.options.store,
     balancer: cluster.options.balancer,
+    faults: cluster.options.faults,
     servers: cluster.backends.length,
     users,
     repeat,
@@ -207,6 +287,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     errors: records.filter((r) => r.error).length,
     resets,
     resetsByCause: countByCause(resets),
+    people: sessionsPerPerson(runHistory),
     failures,
     requestsPerBackend,
     latencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) },

@@ -1,12 +1,59 @@
 import { z } from 'zod';
+import { BALANCER_NAMES } from '../balancer/strategies.js';
+import { parseFault } from '../fault/faults.js';
 
 /**
  * A scenario is data: an ordered list of steps that share one virtual
- * user's context (cookie jar, last session id, logged-in user). Files live
+ * user's context (cookie jar, last session id, logged-in user), the cluster
+ * and client it needs, and — for scenarios that demonstrate a reset — the
+ * misconfiguration that causes it, which `--fixed` leaves out. Files live
  * in scenarios/ as YAML or JSON and are validated here, every error with
  * its path inside the file.
  */
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+export const CAUSES = ['replication', 'transmission', 'code', 'expiry'] as const;
+
+const ms = (max: number) => z.number().int().min(0).max(max);
+
+export const SessionSettingsSchema = z.strictObject({
+  cookieName: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { message: 'expected an RFC 6265 cookie name' }).optional(),
+  ttlMs: ms(7 * 24 * 3600_000).min(1).optional(),
+  idleTimeoutMs: ms(7 * 24 * 3600_000).optional(),
+  absoluteTimeoutMs: ms(7 * 24 * 3600_000).optional(),
+  secureCookie: z.enum(['on', 'off', 'auto']).optional(),
+  trustProxy: z.boolean().optional(),
+  cookieMaxAgeMs: ms(400 * 24 * 3600_000).optional(),
+  rolling: z.boolean().optional(),
+  regenerateKeepsData: z.boolean().optional(),
+});
+
+const FaultSpec = z.string().superRefine((spec, ctx) => {
+  try {
+    parseFault(spec);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^--fault: /, '') });
+  }
+});
+
+export const ClusterSchema = z.strictObject({
+  servers: z.number().int().min(1).max(64).optional(),
+  store: z.enum(['memory', 'redis']).optional(),
+  balancer: z.enum(BALANCER_NAMES as [string, ...string[]]).optional(),
+  /** The balancer also listens on https. */
+  https: z.boolean().optional(),
+  session: SessionSettingsSchema.optional(),
+  /** Cookie faults at the balancer, as for --fault. */
+  faults: z.array(FaultSpec).optional(),
+});
+
+export const ClientSchema = z.strictObject({
+  /** Which listener the user starts on; default https when the cluster has an https front. */
+  scheme: z.enum(['http', 'https']).optional(),
+  /** `site`: the site's hostname (shop.example.test), as a real user; or a loopback name. */
+  host: z.enum(['site', 'localhost', '127.0.0.1']).optional(),
+  cookies: z.enum(['accept', 'refuse']).optional(),
+  secureOnLocal: z.boolean().optional(),
+});
 
 export const ExpectSchema = z.strictObject({
   /** Response status code. */
@@ -19,34 +66,69 @@ export const ExpectSchema = z.strictObject({
   loggedInAs: z.string().nullable().optional(),
   /** The session id after the step equals the one before it. */
   sameSession: z.boolean().optional(),
-  /** A session reset is expected at this step (scenarios that demonstrate one). */
-  reset: z.boolean().optional(),
+  /** A session reset is expected at this step: true, or the cause it must have. */
+  reset: z.union([z.boolean(), z.enum(CAUSES)]).optional(),
 });
 
-export const StepSchema = z.strictObject({
-  name: z.string().min(1).optional(),
-  method: z.enum(HTTP_METHODS),
-  path: z.string().startsWith('/', { message: 'expected a path starting with "/"' }),
-  headers: z.record(z.string(), z.string()).optional(),
-  /** A JSON request body; sets content-type: application/json. */
-  json: z.unknown().optional(),
-  /** A raw request body. */
-  body: z.string().optional(),
-  /** Run this step this many times in a row (each is its own numbered step). */
-  repeat: z.number().int().min(1).max(10_000).optional(),
-  expect: ExpectSchema.optional(),
+export const StepSchema = z
+  .strictObject({
+    name: z.string().min(1).optional(),
+    /** A pause before the next step, in ms: the user's think time. */
+    wait: ms(120_000).min(1).optional(),
+    method: z.enum(HTTP_METHODS).optional(),
+    path: z.string().startsWith('/', { message: 'expected a path starting with "/"' }).optional(),
+    /** Request the absolute URL found in this JSON field of the previous response (a link handed out). */
+    follow: z.string().min(1).optional(),
+    /** Use this scheme for this step (the same site over http or https). */
+    scheme: z.enum(['http', 'https']).optional(),
+    /** Which of the user's browsers (separate cookie jars) sends it. */
+    browser: z.number().int().min(1).max(8).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    /** A JSON request body; sets content-type: application/json. */
+    json: z.unknown().optional(),
+    /** A raw request body. */
+    body: z.string().optional(),
+    /** Run this step this many times in a row (each is its own numbered step). */
+    repeat: z.number().int().min(1).max(10_000).optional(),
+    expect: ExpectSchema.optional(),
+  })
+  .superRefine((step, ctx) => {
+    if (step.wait !== undefined) {
+      for (const key of ['method', 'path', 'follow', 'expect', 'json', 'body'] as const) {
+        if (step[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'a wait step takes only "wait" (and "name")' });
+      }
+      return;
+    }
+    if (step.method === undefined) ctx.addIssue({ code: 'custom', path: ['method'], message: `expected one of ${HTTP_METHODS.join(', ')} (or a "wait" step)` });
+    if ((step.path === undefined) === (step.follow === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['path'], message: 'expected exactly one of "path" or "follow"' });
+    }
+  });
+
+export const MisconfigurationSchema = z.strictObject({
+  /** What is wrong, in one line. */
+  note: z.string().min(1),
+  cluster: ClusterSchema.optional(),
+  client: ClientSchema.optional(),
 });
 
 export const ScenarioSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { message: 'expected a lower-case name like "login-browse"' }),
   description: z.string().min(1),
-  /** The reset cause this scenario demonstrates, if it demonstrates one. */
-  demonstrates: z.enum(['none', 'replication', 'transmission', 'code', 'expiry']).optional(),
+  /** The reset cause this scenario demonstrates, or none. */
+  demonstrates: z.enum(['none', ...CAUSES]).optional(),
   /** The public bug report it reproduces, if any. */
   reproduces: z.string().optional(),
+  /** How to run it clean, for scenarios whose fix is not --fixed (e.g. "--store redis"). */
+  fix: z.string().optional(),
+  cluster: ClusterSchema.optional(),
+  client: ClientSchema.optional(),
+  misconfiguration: MisconfigurationSchema.optional(),
   steps: z.array(StepSchema).min(1, { message: 'expected at least one step' }),
 });
 
 export type Scenario = z.infer<typeof ScenarioSchema>;
 export type ScenarioStep = z.infer<typeof StepSchema>;
 export type StepExpectations = z.infer<typeof ExpectSchema>;
+export type ScenarioClient = z.infer<typeof ClientSchema>;
+export type ScenarioCluster = z.infer<typeof ClusterSchema>;

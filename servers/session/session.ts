@@ -17,16 +17,37 @@ import type { SessionRecord, SessionStore } from './store.js';
  */
 export type SessionStatus = 'none' | 'created' | 'loaded' | 'unknown-id' | 'expired' | 'destroyed';
 
+/** What the request did to the store, reported as X-Session-Write. */
+export type StoreWrite = 'set' | 'touch' | 'destroy' | 'none';
+
+/**
+ * Whether the session cookie went out, reported as X-Session-Cookie.
+ * `withheld-insecure`: the cookie must be Secure and the request looked
+ * like plain http, so it was not sent (express-session's behaviour with
+ * `cookie.secure` behind a proxy it does not trust: expressjs/session #281).
+ */
+export type CookieOutcome = 'sent' | 'withheld-insecure' | 'cleared' | 'none';
+
 export interface SessionOptions {
   cookieName: string;
-  /** Store time to live, refreshed on every request that loads the session. */
+  /** Store time to live. */
   ttlMs: number;
   /** Server-side idle limit; 0 disables it. */
   idleTimeoutMs: number;
   /** Server-side limit since login; 0 disables it. */
   absoluteTimeoutMs: number;
-  /** Add `Secure` to the session cookie. */
-  secureCookie: boolean;
+  /** `on`: always Secure; `auto`: Secure when the request is https; `off`: never. */
+  secureCookie: 'on' | 'off' | 'auto';
+  /** Cookie Max-Age; 0 makes it a browser-session cookie. */
+  cookieMaxAgeMs: number;
+  /** Every request that loads the session refreshes its store TTL (and cookie Max-Age). */
+  rolling: boolean;
+}
+
+export interface CommitResult {
+  setCookies: string[];
+  write: StoreWrite;
+  cookie: CookieOutcome;
 }
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
@@ -38,7 +59,10 @@ export class Session {
   readonly incomingId: string | undefined;
   id: string | undefined;
   record: SessionRecord | undefined;
+  /** Which limit an `expired` session passed. */
+  expiredBy: 'idle' | 'absolute' | undefined;
   #dirty = false;
+  #touch = false;
   #issued = false;
   #cleared = false;
   readonly #store: SessionStore;
@@ -50,6 +74,7 @@ export class Session {
     this.incomingId = incomingId;
     this.id = undefined;
     this.record = undefined;
+    this.expiredBy = undefined;
     this.status = 'none';
   }
 
@@ -62,10 +87,10 @@ export class Session {
       this.status = 'unknown-id';
       return;
     }
-    const { idleTimeoutMs, absoluteTimeoutMs } = this.#options;
-    const idleExpired = idleTimeoutMs > 0 && now - record.lastSeenAt > idleTimeoutMs;
-    const absoluteExpired = absoluteTimeoutMs > 0 && record.loginAt !== undefined && now - record.loginAt > absoluteTimeoutMs;
-    if (idleExpired || absoluteExpired) {
+    const { idleTimeoutMs, absoluteTimeoutMs, rolling } = this.#options;
+    if (idleTimeoutMs > 0 && now - record.lastSeenAt > idleTimeoutMs) this.expiredBy = 'idle';
+    else if (absoluteTimeoutMs > 0 && record.loginAt !== undefined && now - record.loginAt > absoluteTimeoutMs) this.expiredBy = 'absolute';
+    if (this.expiredBy) {
       this.status = 'expired';
       await this.#store.destroy(id);
       return;
@@ -73,8 +98,13 @@ export class Session {
     this.status = 'loaded';
     this.id = id;
     this.record = record;
-    record.lastSeenAt = now;
-    this.#dirty = true;
+    if (idleTimeoutMs > 0) {
+      // The idle clock needs the last visit stored with the record.
+      record.lastSeenAt = now;
+      this.#dirty = true;
+    } else if (rolling) {
+      this.#touch = true;
+    }
   }
 
   /** Makes sure there is a session, creating one as a first visit does. */
@@ -88,14 +118,19 @@ export class Session {
     return this.record;
   }
 
-  /** A new id for the same data (fixation defence on login); the old id is destroyed. */
-  async regenerate(now: number): Promise<SessionRecord> {
+  /**
+   * A new id, the old one destroyed (fixation defence on login and on
+   * privilege change). `keepData: false` starts from an empty record: the
+   * bug of a regenerate that forgets to carry the session over.
+   */
+  async regenerate(now: number, { keepData = true }: { keepData?: boolean } = {}): Promise<SessionRecord> {
     const record = this.ensure(now);
     if (this.id && !this.#issued) await this.#store.destroy(this.id);
     this.id = newSessionId();
+    if (!keepData) this.record = { createdAt: now, lastSeenAt: now, data: {} };
     this.#issued = true;
     this.#dirty = true;
-    return record;
+    return keepData ? record : this.record!;
   }
 
   /** Ends the session server-side and tells the client to drop its cookie. */
@@ -112,14 +147,38 @@ export class Session {
     this.#dirty = true;
   }
 
-  /** Saves what changed; returns the Set-Cookie header to send, if any. */
-  async commit(): Promise<string | undefined> {
-    const { cookieName, ttlMs, secureCookie } = this.#options;
-    const attributes = { path: '/', httpOnly: true, sameSite: 'lax', secure: secureCookie } as const;
-    if (this.#cleared) return stringifySetCookie({ name: cookieName, value: '', maxAge: 0, ...attributes });
-    if (!this.id || !this.record) return undefined;
-    if (this.#dirty) await this.#store.set(this.id, this.record, ttlMs);
-    return this.#issued ? stringifySetCookie({ name: cookieName, value: this.id, ...attributes }) : undefined;
+  /** Saves what changed and says which cookies to send. `secureRequest`: the request counts as https. */
+  async commit(secureRequest: boolean): Promise<CommitResult> {
+    const { cookieName, ttlMs, secureCookie, cookieMaxAgeMs, rolling } = this.#options;
+    const secure = secureCookie === 'on' || (secureCookie === 'auto' && secureRequest);
+    const attributes = { path: '/', httpOnly: true, sameSite: 'lax', secure } as const;
+    if (this.#cleared) {
+      return { setCookies: [stringifySetCookie({ name: cookieName, value: '', maxAge: 0, ...attributes })], write: 'destroy', cookie: 'cleared' };
+    }
+    if (!this.id || !this.record) return { setCookies: [], write: 'none', cookie: 'none' };
+
+    let write: StoreWrite = 'none';
+    if (this.#dirty) {
+      await this.#store.set(this.id, this.record, ttlMs);
+      write = 'set';
+    } else if (this.#touch) {
+      await this.#store.touch(this.id, ttlMs);
+      write = 'touch';
+    }
+
+    const refresh = rolling && cookieMaxAgeMs > 0 && this.status === 'loaded';
+    if (!this.#issued && !refresh) return { setCookies: [], write, cookie: 'none' };
+    // A Secure cookie is never sent over what looks like plain http.
+    if (secureCookie === 'on' && !secureRequest) return { setCookies: [], write, cookie: 'withheld-insecure' };
+    const maxAge = cookieMaxAgeMs > 0 ? Math.max(1, Math.round(cookieMaxAgeMs / 1000)) : undefined;
+    const setCookies = [stringifySetCookie({ name: cookieName, value: this.id, maxAge, ...attributes })];
+    if (this.#issued) {
+      // A new session comes with a new CSRF token, in its own cookie, first:
+      // apps send several Set-Cookie headers, which is what a proxy that
+      // merges them breaks (node-http-proxy #1101).
+      setCookies.unshift(stringifySetCookie({ name: 'csrf', value: newSessionId(), path: '/', sameSite: 'lax', secure }));
+    }
+    return { setCookies, write, cookie: 'sent' };
   }
 }
 
@@ -133,7 +192,8 @@ export class SessionManager {
   }
 
   async begin(req: IncomingMessage, now: number): Promise<Session> {
-    const session = new Session(this.store, this.options, req.headers.cookie ? parseCookie(req.headers.cookie)[this.options.cookieName] : undefined);
+    const id = req.headers.cookie ? parseCookie(req.headers.cookie)[this.options.cookieName] : undefined;
+    const session = new Session(this.store, this.options, id);
     await session.load(now);
     return session;
   }

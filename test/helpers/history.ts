@@ -1,7 +1,10 @@
 /**
  * Hand-written histories for diagnosis tests: a few fields per request,
- * the rest filled the way the runner fills them.
+ * the rest filled the way the runner fills them from a healthy hop.
  */
+import { SESSION_DEFAULTS, type SessionSettings } from '../../servers/config.js';
+import { sessionIdHash } from '../../servers/session/session-id.js';
+import type { FaultNote } from '../../harness/balancer/proxy.js';
 import type { History, RequestRecord, Topology } from '../../harness/history/history.js';
 
 export interface Hop {
@@ -13,53 +16,84 @@ export interface Hop {
   session: string;
   /** Session id in the jar before the request. */
   jar?: string;
-  /** Session id the client sent (defaults to `jar`). */
+  /** Session id the client sent (defaults to `jar`); null: sent none. */
   sent?: string | null;
-  /** New id issued by Set-Cookie, if any. */
+  /** New id issued by the backend, if any. */
   issued?: string;
+  /** The client did not end up holding the issued id. */
+  lost?: boolean;
   /** X-Session-User the backend answered. */
   user?: string;
-  resetExpected?: boolean;
+  /** X-Session-Write (default: set when issued, touch when loaded). */
+  write?: string;
+  /** X-Session-Cookie (default: sent when issued). */
+  cookie?: string;
+  expiredBy?: string;
+  /** ms since the start of the history (default: step × 10). */
+  at?: number;
+  resetExpected?: boolean | string;
+  /** Cookie header the balancer forwarded (default: what the client sent). */
   proxyCookieOut?: string;
+  /** Set-Cookie headers the balancer passed on (default: all of the backend's). */
+  proxySetCookieOut?: string[];
+  faults?: FaultNote[];
+  forwardedProto?: string;
+  refused?: { name: string; reason: string }[];
+  withheld?: string;
   user_?: number;
   run?: number;
+  browser?: number;
 }
 
-export function record(hop: Hop, time: number): RequestRecord {
+export function record(hop: Hop): RequestRecord {
   const [method, path] = (hop.request ?? 'GET /drafts').split(' ');
   const sent = hop.sent === null ? undefined : (hop.sent ?? hop.jar);
-  const setCookie = hop.issued ? [`sid=${hop.issued}; Path=/; HttpOnly; SameSite=Lax`] : [];
-  const after = hop.session === 'destroyed' ? undefined : (hop.issued ?? hop.jar);
+  const setCookie = hop.issued ? [`csrf=t; Path=/; SameSite=Lax`, `sid=${hop.issued}; Path=/; HttpOnly; SameSite=Lax`] : [];
+  const after = hop.session === 'destroyed' ? undefined : hop.issued && !hop.lost ? hop.issued : hop.jar;
+  const backendId = hop.session === 'destroyed' ? undefined : (hop.issued ?? (hop.session === 'loaded' ? hop.jar : undefined));
+  const time = 1_000_000 + (hop.at ?? hop.step * 10);
+  const id = `t.${hop.user_ ?? 1}.${hop.run ?? 1}.${hop.step}`;
   return {
     user: hop.user_ ?? 1,
     run: hop.run ?? 1,
+    browser: hop.browser ?? 1,
     step: hop.step,
     stepName: hop.request ?? 'GET /drafts',
     method,
     path,
-    url: `http://127.0.0.1:8080${path}`,
-    requestId: `t.${hop.user_ ?? 1}.${hop.run ?? 1}.${hop.step}`,
+    url: `http://shop.example.test${path}`,
+    requestId: id,
     time,
     durationMs: 1,
     cookieSent: sent ? `sid=${sent}` : undefined,
     sessionIdSent: sent,
     sessionIdInJar: hop.jar,
+    withheld: hop.withheld,
     status: hop.status ?? 200,
-    setCookie,
+    setCookie: hop.proxySetCookieOut ?? setCookie,
+    refused: hop.refused ?? [],
     sessionIdAfter: after,
-    jarAfter: [],
+    jarAfter: after ? [{ name: 'sid', value: after, domain: 'shop.example.test', path: '/', secure: false, httpOnly: true, hostOnly: true, expires: null }] : [],
     backend: hop.backend,
     sessionStatus: hop.session,
     sessionUser: hop.user,
+    backendSessionHash: backendId ? sessionIdHash(backendId) : undefined,
+    storeWrite: hop.write ?? (hop.issued ? 'set' : hop.session === 'loaded' ? 'touch' : 'none'),
+    sessionCookie: hop.cookie ?? (hop.issued ? 'sent' : 'none'),
+    expiredBy: hop.expiredBy,
     proxy: {
       time,
-      requestId: `t.${hop.step}`,
+      requestId: id,
       method,
       path,
+      scheme: 'http',
       backend: hop.backend,
       cookieIn: sent ? `sid=${sent}` : undefined,
       cookieOut: hop.proxyCookieOut ?? (sent ? `sid=${sent}` : undefined),
+      forwardedProto: hop.forwardedProto ?? 'http',
       setCookie,
+      setCookieOut: hop.proxySetCookieOut ?? setCookie,
+      faults: hop.faults ?? [],
       status: hop.status ?? 200,
       durationMs: 1,
     },
@@ -68,10 +102,19 @@ export function record(hop: Hop, time: number): RequestRecord {
   };
 }
 
-export function history(store: Topology['store'], hops: Hop[]): History {
+export function history(store: Topology['store'], hops: Hop[], session: Partial<SessionSettings> = {}): History {
   return {
-    topology: { store, balancer: 'round-robin', backends: ['app-1', 'app-2', 'app-3'], cookieName: 'sid' },
-    requests: hops.map((hop, i) => record(hop, 1000 + i * 10)),
+    topology: {
+      store,
+      balancer: 'round-robin',
+      backends: ['app-1', 'app-2', 'app-3'],
+      cookieName: 'sid',
+      https: false,
+      site: 'shop.example.test',
+      session: { ...SESSION_DEFAULTS, ...session },
+      faults: [],
+    },
+    requests: hops.map(record),
     proxy: [],
     backendLog: [],
     events: [],

@@ -44,7 +44,8 @@ describe('diagnosis', () => {
     );
     expect(verdicts).toHaveLength(1);
     expect(verdicts[0].cause).toBe('unclassified');
-    expect(verdicts[0].evidence).toContain('the shared store held it before');
+    expect(verdicts[0].evidence).toContain('the shared store had it');
+    expect(verdicts[0].evidence).toContain('no restart or store loss');
   });
 
   test('a memory backend losing an id it once had is unclassified, naming what is missing', () => {
@@ -55,7 +56,8 @@ describe('diagnosis', () => {
       ]),
     );
     expect(verdicts.map((v) => v.cause)).toEqual(['unclassified']);
-    expect(verdicts[0].evidence).toContain('no restart, store loss or expiry');
+    expect(verdicts[0].evidence).toContain("app-1's own memory had it");
+    expect(verdicts[0].evidence).toContain('no restart or store loss');
   });
 
   test('an id that no backend issued in the history is unclassified, not replication', () => {
@@ -82,7 +84,7 @@ describe('diagnosis', () => {
     ]);
     const [verdict] = diagnose(viaProxy);
     expect(verdict.cause).toBe('transmission');
-    expect(verdict.evidence).toContain('the balancer forwarded no sid cookie to app-2');
+    expect(verdict.evidence).toBe(`client sent sid#${sessionIdHash(A)}, app-2 received no sid cookie`);
   });
 
   test('logout destroys the session: cause code, marked expected when the scenario says so', () => {

@@ -1,0 +1,25 @@
+import { cookieName, cookiePairs, type FaultDefinition } from './fault.js';
+
+/** Forwards only the listed cookies: a CDN cookie allow-list (CloudFront's whitelist) missing the session cookie. */
+export const allowCookies: FaultDefinition = {
+  name: 'allow-cookies',
+  usage: 'allow-cookies=NAME[,NAME…]',
+  description: 'forward only the listed cookies (a CDN cookie allow-list)',
+  create(value) {
+    const allowed = new Set((value ?? '').split(',').map((name) => name.trim()).filter(Boolean));
+    if (allowed.size === 0) throw 'expected a comma-separated list of cookie names, e.g. allow-cookies=csrf,theme';
+    return {
+      onRequest(req) {
+        const header = req.headers.cookie;
+        if (!header) return undefined;
+        const pairs = cookiePairs(header);
+        const kept = pairs.filter((pair) => allowed.has(cookieName(pair)));
+        if (kept.length === pairs.length) return undefined;
+        const dropped = pairs.filter((pair) => !allowed.has(cookieName(pair))).map(cookieName);
+        if (kept.length) req.headers.cookie = kept.join('; ');
+        else delete req.headers.cookie;
+        return { note: `forwarded only ${[...allowed].join(', ')}; dropped ${dropped.join(', ')}` };
+      },
+    };
+  },
+};
