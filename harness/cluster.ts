@@ -106,6 +106,7 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
     if (!(Number.isFinite(value) && value >= (key === 'ttlMs' ? 1 : 0))) fail(`session.${key}`, value, key === 'ttlMs' ? 'a positive number of ms' : 'a number of ms, 0 for off');
   }
   if (!['on', 'off', 'auto'].includes(session.secureCookie)) fail('session.secureCookie', session.secureCookie, 'on | off | auto');
+  if (!['http', 'https'].includes(session.partnerLinkScheme)) fail('session.partnerLinkScheme', session.partnerLinkScheme, 'http | https');
   for (const key of ['trustProxy', 'rolling', 'regenerateKeepsData'] as const) {
     if (typeof session[key] !== 'boolean') fail(`session.${key}`, session[key], 'true or false');
   }

@@ -13,7 +13,7 @@ export interface BackendConfig extends SessionSettings {
   keyPrefix: string;
 }
 
-/** How the app servers of a cluster handle sessions: the knobs real apps have. */
+/** How the app servers of a cluster handle sessions (and links): the knobs real apps have. */
 export interface SessionSettings {
   cookieName: string;
   /** Store time to live in ms. */
@@ -32,6 +32,8 @@ export interface SessionSettings {
   rolling: boolean;
   /** POST /profile regenerates the id; false reproduces the bug of losing the data (and login) on the way. */
   regenerateKeepsData: boolean;
+  /** The scheme of the link GET /partner/link hands out, as a partner service would. */
+  partnerLinkScheme: 'http' | 'https';
 }
 
 export const SESSION_DEFAULTS: Readonly<SessionSettings> = {
@@ -44,6 +46,7 @@ export const SESSION_DEFAULTS: Readonly<SessionSettings> = {
   cookieMaxAgeMs: 0,
   rolling: true,
   regenerateKeepsData: true,
+  partnerLinkScheme: 'https',
 };
 
 export const BACKEND_CONFIG_ENV = 'SLAB_BACKEND_CONFIG';

@@ -85,12 +85,12 @@ const routes: Record<string, Handler> = {
     return { status: 200, body: { cart: record.data.cart ?? [] } };
   },
 
-  // A partner service hands out a link back to this site, over plain http:
-  // the seed of the Secure-cookie reset in session-resets.md.
-  'GET /partner/link': ({ req, session, now }) => {
+  // A partner service hands out a link back to this site; over plain http
+  // it is the seed of the Secure-cookie reset in session-resets.md.
+  'GET /partner/link': ({ req, session, now, config }) => {
     session.ensure(now);
     const host = req.headers['x-forwarded-host'] ?? req.headers.host ?? 'localhost';
-    return { status: 200, body: { url: `http://${String(host).split(',')[0].trim()}/drafts` } };
+    return { status: 200, body: { url: `${config.partnerLinkScheme}://${String(host).split(',')[0].trim()}/drafts` } };
   },
 
   // A privilege change: a new id, as OWASP asks. Done right, the login

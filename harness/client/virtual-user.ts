@@ -74,14 +74,16 @@ export class VirtualUser {
     return this.contents().find((cookie) => cookie.name === name)?.value;
   }
 
-  /** Everything the jar holds, expired cookies excluded (tough-cookie's own TTL rule). */
+  /** Everything the jar holds, expired cookies excluded. */
   contents(): JarCookie[] {
     const now = Date.now();
     const out: JarCookie[] = [];
     for (const serialized of this.jar.serializeSync()?.cookies ?? []) {
       const cookie = Cookie.fromJSON(serialized);
-      if (!cookie || cookie.TTL(now) <= 0) continue;
+      if (!cookie) continue;
+      // expiryTime() is absolute (creation + Max-Age, or Expires); TTL() is not.
       const expiry = cookie.expiryTime();
+      if (expiry !== undefined && expiry <= now) continue;
       out.push({
         name: cookie.key,
         value: cookie.value,

@@ -190,9 +190,11 @@ export function diagnose(history: History): Verdict[] {
       if (pending && (status === 'created' || status === 'none' || status === 'unknown-id')) {
         verdict(pending);
       } else if (cookieLapsed && (status === 'created' || status === 'none')) {
+        const lapsedFor = r.time - Date.parse(previousJarCookie!.expires!);
+        const lifetime = session.cookieMaxAgeMs > 0 ? `Max-Age (${seconds(session.cookieMaxAgeMs)})` : `expiry (${previousJarCookie!.expires})`;
         verdict({
           cause: 'expiry',
-          evidence: `the ${cookieName} cookie expired in the client (Expires ${previousJarCookie!.expires}) before ${describe(r)}; ${r.backend} got no session cookie`,
+          evidence: `the ${cookieName} cookie's ${lifetime} ran out in the client ${seconds(lapsedFor)} before ${describe(r)}, so ${r.backend} got no session cookie`,
         });
       } else if (had) {
         if (status === 'destroyed') {

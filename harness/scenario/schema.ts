@@ -25,6 +25,7 @@ export const SessionSettingsSchema = z.strictObject({
   cookieMaxAgeMs: ms(400 * 24 * 3600_000).optional(),
   rolling: z.boolean().optional(),
   regenerateKeepsData: z.boolean().optional(),
+  partnerLinkScheme: z.enum(['http', 'https']).optional(),
 });
 
 const FaultSpec = z.string().superRefine((spec, ctx) => {

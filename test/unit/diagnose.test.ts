@@ -131,4 +131,147 @@ describe('diagnosis', () => {
     h.requests[1].error = 'ECONNRESET';
     expect(diagnose(h)).toEqual([]);
   });
+
+  describe('transmission: which hop lost the id', () => {
+    test('a Secure cookie withheld on an http URL, in the client\'s words', () => {
+      const [verdict] = diagnose(
+        history('redis', [
+          { step: 1, request: 'POST /login', backend: 'app-1', session: 'created', issued: A, user: 'alice' },
+          { step: 2, backend: 'app-2', session: 'created', jar: A, sent: null, issued: B, withheld: 'Secure cookie sid withheld by the client: request URL is http (http://shop.example.test/drafts)' },
+        ]),
+      );
+      expect(verdict).toMatchObject({ cause: 'transmission', evidence: 'Secure cookie sid withheld by the client: request URL is http (http://shop.example.test/drafts)' });
+    });
+
+    test('a backend that made a session but withheld its Secure cookie behind an untrusted proxy', () => {
+      const verdicts = diagnose(
+        history(
+          'redis',
+          [
+            { step: 1, backend: 'app-1', session: 'created', issued: A, lost: true, cookie: 'withheld-insecure', forwardedProto: 'https' },
+            { step: 2, backend: 'app-2', session: 'created', issued: B, lost: true, cookie: 'withheld-insecure', forwardedProto: 'https' },
+          ],
+          { trustProxy: false, secureCookie: 'on' },
+        ),
+      );
+      expect(verdicts).toHaveLength(1);
+      expect(verdicts[0]).toMatchObject({ step: 2, cause: 'transmission' });
+      expect(verdicts[0].evidence).toContain('backend created a session but sent no Set-Cookie');
+      expect(verdicts[0].evidence).toContain('trust proxy off');
+    });
+
+    test('a balancer that passed on no Set-Cookie, quoting its fault', () => {
+      const [verdict] = diagnose(
+        history('redis', [
+          { step: 1, backend: 'app-1', session: 'created', issued: A, lost: true, proxySetCookieOut: [], faults: [{ fault: 'strip-set-cookie', note: 'removed 2 Set-Cookie headers' }] },
+          { step: 2, backend: 'app-2', session: 'created', issued: B },
+        ]),
+      );
+      expect(verdict.cause).toBe('transmission');
+      expect(verdict.evidence).toContain('the balancer passed on no separate sid cookie to the client (fault strip-set-cookie: removed 2 Set-Cookie headers)');
+    });
+
+    test('a client that refused the cookie', () => {
+      const [verdict] = diagnose(
+        history('redis', [
+          { step: 1, backend: 'app-1', session: 'created', issued: A, lost: true, refused: [{ name: 'sid', reason: 'the client refuses cookies' }] },
+          { step: 2, backend: 'app-2', session: 'created', issued: B, lost: true, refused: [{ name: 'sid', reason: 'the client refuses cookies' }] },
+        ]),
+      );
+      expect(verdict).toMatchObject({ step: 2, cause: 'transmission' });
+      expect(verdict.evidence).toContain('the client did not store Set-Cookie sid: the client refuses cookies');
+    });
+
+    test('an id altered on the way is transmission, not an unknown session', () => {
+      const [verdict] = diagnose(
+        history('redis', [
+          { step: 1, backend: 'app-1', session: 'created', issued: A },
+          { step: 2, backend: 'app-2', session: 'unknown-id', jar: A, issued: B, proxyCookieOut: 'sid=AAAA' },
+        ]),
+      );
+      expect(verdict.cause).toBe('transmission');
+      expect(verdict.evidence).toContain('the balancer forwarded a different sid value');
+    });
+  });
+
+  describe('expiry: which limit, with figures', () => {
+    test('idle limit', () => {
+      const [verdict] = diagnose(
+        history(
+          'redis',
+          [
+            { step: 1, request: 'POST /login', backend: 'app-1', session: 'created', issued: A, user: 'alice', at: 0 },
+            { step: 2, backend: 'app-2', session: 'expired', expiredBy: 'idle', jar: A, issued: B, at: 1300 },
+          ],
+          { idleTimeoutMs: 1000 },
+        ),
+      );
+      expect(verdict.evidence).toMatch(/^idle 1\.3 s > limit 1\.0 s \(app-2 expired sid#/);
+    });
+
+    test('absolute limit, counted from the login', () => {
+      const [verdict] = diagnose(
+        history(
+          'redis',
+          [
+            { step: 1, request: 'GET /', backend: 'app-1', session: 'created', issued: A, at: 0 },
+            { step: 2, request: 'POST /login', backend: 'app-2', session: 'loaded', jar: A, issued: B, user: 'alice', at: 500 },
+            { step: 3, backend: 'app-1', session: 'loaded', jar: B, user: 'alice', at: 1500 },
+            { step: 4, backend: 'app-2', session: 'expired', expiredBy: 'absolute', jar: B, issued: C, at: 2600 },
+          ],
+          { absoluteTimeoutMs: 2000 },
+        ),
+      );
+      expect(verdict.cause).toBe('expiry');
+      expect(verdict.evidence).toMatch(/^2\.1 s since login > absolute limit 2\.0 s/);
+    });
+
+    test('store TTL run out without rolling, though the cookie lives on', () => {
+      const [verdict] = diagnose(
+        history(
+          'redis',
+          [
+            { step: 1, request: 'POST /login', backend: 'app-1', session: 'created', issued: A, user: 'alice', at: 0 },
+            { step: 2, backend: 'app-2', session: 'loaded', jar: A, user: 'alice', write: 'none', at: 500 },
+            { step: 3, backend: 'app-1', session: 'unknown-id', jar: A, issued: B, at: 1200 },
+          ],
+          { ttlMs: 1000, rolling: false, cookieMaxAgeMs: 60_000 },
+        ),
+      );
+      expect(verdict).toMatchObject({ cause: 'expiry', step: 3 });
+      expect(verdict.evidence).toContain('store TTL 1.0 s ran out');
+      expect(verdict.evidence).toContain('last written 1.2 s before, at step 1');
+      expect(verdict.evidence).toContain('rolling is off, so the 1 read since did not refresh it');
+      expect(verdict.evidence).toContain("the cookie's Max-Age (60.0 s) outlived it");
+    });
+  });
+
+  test('regenerate that keeps the login is not a reset; one that loses it is code', () => {
+    const keeps = diagnose(
+      history('redis', [
+        { step: 1, request: 'POST /login', backend: 'app-1', session: 'created', issued: A, user: 'alice' },
+        { step: 2, request: 'POST /profile', backend: 'app-2', session: 'loaded', jar: A, issued: B, user: 'alice' },
+      ]),
+    );
+    expect(keeps).toEqual([]);
+    const loses = diagnose(
+      history('redis', [
+        { step: 1, request: 'POST /login', backend: 'app-1', session: 'created', issued: A, user: 'alice' },
+        { step: 2, request: 'POST /profile', backend: 'app-2', session: 'loaded', jar: A, issued: B },
+      ]),
+    );
+    expect(loses.map((v) => [v.step, v.cause, v.evidence])).toEqual([[2, 'code', 'app-2 issued a new id at POST /profile and the login of alice was not kept']]);
+  });
+
+  test('two browsers of one user are diagnosed apart: a new session in the second is not a reset', () => {
+    const verdicts = diagnose(
+      history('redis', [
+        { step: 1, request: 'POST /login', backend: 'app-1', session: 'created', issued: A, user: 'alice', browser: 1 },
+        { step: 2, request: 'POST /login', backend: 'app-2', session: 'created', issued: B, user: 'alice', browser: 2 },
+        { step: 3, backend: 'app-1', session: 'loaded', jar: A, user: 'alice', browser: 1 },
+        { step: 4, backend: 'app-2', session: 'loaded', jar: B, user: 'alice', browser: 2 },
+      ]),
+    );
+    expect(verdicts).toEqual([]);
+  });
 });

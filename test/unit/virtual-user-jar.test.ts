@@ -109,3 +109,44 @@ describe('virtual user cookie jar (RFC 6265)', () => {
     expect(exchange.error).toBeDefined();
   });
 });
+
+describe('client policies', () => {
+  test('a client that refuses cookies stores none and says why', async () => {
+    const user = new VirtualUser(agent, { cookies: 'refuse' });
+    answer('http://shop.example.test', '/', ['sid=abc; Path=/']);
+    const exchange = await user.send({ method: 'GET', url: 'http://shop.example.test/' });
+    expect(user.contents()).toEqual([]);
+    expect(exchange.refused).toEqual([{ name: 'sid', reason: 'the client refuses cookies' }]);
+  });
+
+  test('a cookie whose name and value pass 4096 bytes is ignored (RFC 6265bis)', async () => {
+    const user = new VirtualUser(agent);
+    answer('http://shop.example.test', '/', [`big=${'x'.repeat(4094)}`, `fits=${'x'.repeat(4092)}`]);
+    const exchange = await user.send({ method: 'GET', url: 'http://shop.example.test/' });
+    expect(user.contents().map((c) => c.name)).toEqual(['fits']);
+    expect(exchange.refused).toEqual([{ name: 'big', reason: 'cookie over 4096 bytes ignored (RFC 6265bis)' }]);
+  });
+
+  test('Secure cookies go to http://localhost as in current browsers, and not under the strict rule', async () => {
+    for (const [secureOnLocal, expected] of [[true, 'sid=abc'], [false, undefined]] as const) {
+      const user = new VirtualUser(agent, { secureOnLocal });
+      answer('https://localhost:8443', '/', ['sid=abc; Path=/; Secure']);
+      await user.send({ method: 'GET', url: 'https://localhost:8443/' });
+      const seen = answer('http://localhost:8080', '/drafts');
+      await user.send({ method: 'GET', url: 'http://localhost:8080/drafts' });
+      expect(seen.cookie).toBe(expected);
+    }
+  });
+
+  test('explains why a held cookie was not sent', async () => {
+    const user = new VirtualUser(agent);
+    answer('https://shop.example.test', '/', ['sid=abc; Path=/; Secure', 'acct=1; Path=/account']);
+    await user.send({ method: 'GET', url: 'https://shop.example.test/' });
+    expect(user.explainWithheld('sid', 'http://shop.example.test/drafts')).toBe(
+      'Secure cookie sid withheld by the client: request URL is http (http://shop.example.test/drafts)',
+    );
+    expect(user.explainWithheld('acct', 'https://shop.example.test/cart')).toBe('cookie acct has Path=/account, which does not cover /cart');
+    expect(user.explainWithheld('sid', 'https://other.example.test/')).toBe('cookie sid belongs to shop.example.test only, not sent to other.example.test');
+    expect(user.explainWithheld('sid', 'https://shop.example.test/drafts')).toBeUndefined();
+  });
+});

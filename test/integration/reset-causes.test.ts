@@ -1,0 +1,93 @@
+/**
+ * Every built-in scenario on a real cluster: it reports exactly the cause
+ * it is built for, with the evidence a developer needs, and runs clean
+ * once its misconfiguration is removed (--fixed).
+ */
+import { describe, expect, test } from 'vitest';
+import { builtInScenarioNames, loadScenario } from '../../harness/scenario/load.js';
+import { runBuiltIn } from '../helpers/scenario-run.js';
+
+const names = builtInScenarioNames();
+
+describe.concurrent('every built-in scenario', () => {
+  for (const name of names) {
+    const scenario = loadScenario(name);
+    const cause = scenario.demonstrates ?? 'none';
+
+    test(`${name}: reports ${cause === 'none' ? 'no reset' : `only ${cause} resets`}`, async () => {
+      const result = await runBuiltIn(name);
+      expect(result.errors).toBe(0);
+      if (cause === 'none') {
+        expect(result.resets).toEqual([]);
+        expect(result.passed).toBe(true);
+      } else {
+        expect(result.resets.length).toBeGreaterThan(0);
+        expect(result.resets.map((v) => v.cause)).toEqual(result.resets.map(() => cause));
+        for (const v of result.resets) expect(v.evidence.length).toBeGreaterThan(20);
+      }
+    });
+
+    if (scenario.misconfiguration) {
+      test(`${name}: runs clean without its misconfiguration (--fixed)`, async () => {
+        const result = await runBuiltIn(name, { fixed: true });
+        expect(result.resets.filter((v) => !v.expected)).toEqual([]);
+        expect(result.failures).toEqual([]);
+        expect(result.passed).toBe(true);
+      });
+    }
+  }
+});
+
+/** The key evidence each scenario must give, as a developer would read it. */
+const EVIDENCE: Record<string, RegExp> = {
+  'secure-cookie-http-link': /^Secure cookie sid withheld by the client: request URL is http \(http:\/\/shop\.example\.test\/drafts\)$/,
+  'untrusted-proxy-secure-cookie': /backend created a session but sent no Set-Cookie — its cookie is Secure and it does not trust the proxy's X-Forwarded-Proto: https \(trust proxy off\)/,
+  'proxy-drops-forwarded-proto': /backend created a session but sent no Set-Cookie — .*the balancer dropped X-Forwarded-Proto \(fault drop-forwarded-proto/,
+  'cdn-strips-cookie': /^client sent sid#[0-9a-f]{8}, app-\d received no sid cookie \(fault strip-cookie: removed the Cookie header/,
+  'cdn-strips-set-cookie': /sent Set-Cookie sid; the balancer passed on no separate sid cookie to the client \(fault strip-set-cookie: removed 2 Set-Cookie headers\)/,
+  'proxy-drops-session-cookie': /received no sid cookie \(fault drop-cookie=sid: dropped cookie sid\)/,
+  'cdn-cookie-allow-list': /received no sid cookie \(fault allow-cookies=csrf: forwarded only csrf; dropped sid\)/,
+  'cookie-header-trimmed': /received no sid cookie \(fault cap-cookie=8192: trimmed the Cookie header from \d+ to \d+ bytes \(limit 8192\)\)/,
+  'proxy-merges-set-cookie': /\(fault merge-set-cookie: merged 2 Set-Cookie headers into one\)/,
+  'client-refuses-cookies': /the client did not store Set-Cookie sid: the client refuses cookies/,
+  'secure-cookie-http-localhost': /^Secure cookie sid withheld by the client: request URL is http \(http:\/\/localhost:\d+\/drafts\)$/,
+  logout: /^app-\d destroyed the session sid#[0-9a-f]{8} at POST \/logout$/,
+  'regenerate-drops-login': /^app-\d issued a new id at POST \/profile and the login of alice was not kept$/,
+  'idle-timeout': /^idle 1\.\d s > limit 1\.0 s \(app-\d expired sid#[0-9a-f]{8} at GET \/drafts\)$/,
+  'absolute-timeout': /^2\.\d s since login > absolute limit 2\.0 s/,
+  'store-ttl-shorter-than-cookie': /^store TTL 1\.0 s ran out: sid#[0-9a-f]{8} was last written 1\.\d s before, at step 3; the cookie's Max-Age \(60\.0 s\) outlived it$/,
+  'non-rolling-ttl': /^store TTL 1\.5 s ran out: .*at step 2; rolling is off, so the 2 reads since did not refresh it/,
+  'cookie-expires-first': /^the sid cookie's Max-Age \(1\.0 s\) ran out in the client \d+ ms before GET \/drafts, so app-\d got no session cookie$/,
+  'login-browse': /^sid#[0-9a-f]{8} created on app-\d at step \d \([A-Z]+ \/[a-z]*\); request routed to app-\d, whose store never had it/,
+  checkout: /whose store never had it \(sessions live in each server's own memory\)$/,
+};
+
+describe.concurrent('the evidence of each cause', () => {
+  for (const [name, pattern] of Object.entries(EVIDENCE)) {
+    test(`${name}`, async () => {
+      const result = await runBuiltIn(name);
+      expect(result.resets[0]?.evidence).toMatch(pattern);
+    });
+  }
+
+  test('the expected resets are where the scenario says, so the demonstrations pass', async () => {
+    for (const name of ['secure-cookie-http-link', 'untrusted-proxy-secure-cookie', 'logout', 'idle-timeout']) {
+      const result = await runBuiltIn(name);
+      expect(result.failures, name).toEqual([]);
+      expect(result.passed, name).toBe(true);
+    }
+  });
+
+  test('login-browse with Redis, or with --fixed, keeps the session', async () => {
+    expect((await runBuiltIn('login-browse', { cluster: { store: 'redis' } })).resets).toEqual([]);
+    expect((await runBuiltIn('login-browse', { fixed: true })).resets).toEqual([]);
+  });
+});
+
+test('two browsers for one person are two sessions, reported as such, not as a reset', async () => {
+  const result = await runBuiltIn('two-browsers');
+  expect(result.resets).toEqual([]);
+  expect(result.people).toHaveLength(1);
+  expect(result.people[0]).toMatchObject({ user: 1, browsers: 2, loggedInAs: ['alice'] });
+  expect(new Set(result.people[0].sessions).size).toBe(2);
+});
