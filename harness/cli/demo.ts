@@ -12,7 +12,8 @@ import { CAUSE_EXPLAINED, hops, table, verdictHeadline } from './report.js';
 type WithCluster = <T>(options: ClusterOptions, use: (cluster: StartedCluster) => Promise<T>) => Promise<T>;
 
 const SERVERS = 3;
-const USERS = 3;
+// Not a multiple of the server count: users in lockstep would each stay on one server.
+const USERS = 4;
 
 export async function runDemo(withCluster: WithCluster, signal: AbortSignal): Promise<number> {
   const scenario = loadScenario('login-browse');
