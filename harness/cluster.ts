@@ -14,11 +14,12 @@ import { startBackend, type BackendLogLine, type StartedBackend } from './backen
 import { makeCertificate } from './balancer/certificate.js';
 import { startBalancer, type ProxyRecord, type StartedBalancer, type TlsMaterial } from './balancer/proxy.js';
 import { BALANCER_NAMES, createStrategy, type BalancerName } from './balancer/strategies.js';
+import type { BalancerTarget } from './balancer/strategy.js';
 import type { Site } from './client/network.js';
 import { HarnessError } from './errors.js';
-import { parseFault } from './fault/faults.js';
+import { isScheduledFault, parseFault, validateFault } from './fault/faults.js';
 import type { CookieFault } from './fault/fault.js';
-import type { History } from './history/history.js';
+import type { ClusterEvent, History } from './history/history.js';
 import { provisionRedis, type ProvisionedRedis } from './redis/provision.js';
 
 export type StoreKind = 'memory' | 'redis';
@@ -80,6 +81,14 @@ export interface StartedCluster {
   readonly options: ResolvedClusterOptions;
   /** The site's URL as a user types it: `https://shop.example.test/` when https is on. */
   siteUrl(scheme?: 'http' | 'https'): string;
+  /** SIGKILL a backend: its memory sessions are gone and the balancer stops sending to it. */
+  killBackend(name: string, fault?: string): Promise<void>;
+  /** Stop a backend and start a new process in its place: up again, its memory sessions gone. */
+  restartBackend(name: string, fault?: string): Promise<void>;
+  /** Take a backend out of rotation (new requests go elsewhere) or put it back. */
+  drainBackend(name: string, drained: boolean, fault?: string): void;
+  /** Records something that happened to the cluster, for the diagnosis. */
+  recordEvent(event: Omit<ClusterEvent, 'time'>): void;
   /** Idempotent; a second call awaits the first. Never throws for dead children. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -111,7 +120,9 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
     if (typeof session[key] !== 'boolean') fail(`session.${key}`, session[key], 'true or false');
   }
   const faultSpecs = [...(options.faults ?? [])];
-  const faults = faultSpecs.map((spec) => parseFault(spec, 'faults'));
+  // Cookie faults go to the balancer; scheduled ones are the runner's.
+  for (const spec of faultSpecs) validateFault(spec, 'faults');
+  const faults = faultSpecs.filter((spec) => !isScheduledFault(spec)).map((spec) => parseFault(spec, 'faults'));
   return {
     resolved: { servers: top.servers, store: top.store, balancer: top.balancer, https: top.https, site: top.site, session, faults: faultSpecs, recordBackendLog: top.recordBackendLog },
     faults,
@@ -156,10 +167,20 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
   };
 
   const backends: StartedBackend[] = [];
+  const targets: BalancerTarget[] = [];
   let redis: ProvisionedRedis | undefined;
   let balancer: StartedBalancer | undefined;
   let stopping: Promise<void> | undefined;
   let stopped = false;
+  const expectedExits = new Set<StartedBackend>();
+  let configFor: (name: string) => BackendConfig | undefined = () => undefined;
+  let startOne: (config: BackendConfig) => Promise<StartedBackend> = () => Promise.reject(new Error('cluster not started'));
+  const recordEvent = (event: Omit<ClusterEvent, 'time'>) => history.events.push({ time: Date.now(), ...event });
+  const find = (name: string) => {
+    const index = backends.findIndex((backend) => backend.name === name);
+    if (index < 0) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `backend: expected one of ${backends.map((b) => b.name).join(', ')}, got ${JSON.stringify(name)}`);
+    return { index, backend: backends[index], target: targets.find((t) => t.name === name)! };
+  };
 
   const stop = () =>
     (stopping ??= (async () => {
@@ -168,7 +189,7 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
       await Promise.all(backends.map((backend) => backend.stop()));
       if (redis?.source === 'REDIS_URL') await deleteKeys(redis.url, keyPrefix).catch(() => {});
       await redis?.stop();
-      history.events.push({ time: Date.now(), kind: 'cluster-stopped' });
+      recordEvent({ kind: 'cluster-stopped' });
     })());
 
   try {
@@ -187,29 +208,64 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
       redisUrl: redis?.url,
       keyPrefix,
     }));
-    const started = await Promise.allSettled(configs.map((config) => startBackend({ config, onLog })));
+    configFor = (name) => configs.find((config) => config.name === name);
+    startOne = async (config) => {
+      const backend = await startBackend({ config, onLog });
+      void backend.exited.then(() => {
+        const target = targets.find((t) => t.name === backend.name);
+        // A backend that exits on its own (or is killed) takes no more requests.
+        if (target && target.url === backend.url) target.up = false;
+        if (!stopped && !expectedExits.delete(backend)) recordEvent({ kind: 'backend-exited', backend: backend.name });
+      });
+      return backend;
+    };
+    const started = await Promise.allSettled(configs.map((config) => startOne(config)));
     for (const result of started) if (result.status === 'fulfilled') backends.push(result.value);
     const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) throw failed.reason;
-    for (const backend of backends) {
-      void backend.exited.then(() => {
-        if (!stopped) history.events.push({ time: Date.now(), kind: 'backend-exited', backend: backend.name });
-      });
-    }
     history.topology.backends = backends.map((backend) => backend.name);
 
     const tls = await tlsReady;
+    targets.push(...backends.map((backend, index) => ({ name: backend.name, url: backend.url, index, up: true, inFlight: 0 })));
     balancer = await startBalancer({
-      targets: backends.map((backend, index) => ({ name: backend.name, url: backend.url, index })),
+      targets,
       strategy: createStrategy(options.balancer),
       onRecord: (record: ProxyRecord) => history.proxy.push(record),
       faults,
       tls,
     });
-    history.events.push({ time: Date.now(), kind: 'cluster-started' });
+    recordEvent({ kind: 'cluster-started' });
 
     const site: Site = { hostname: options.site, httpPort: balancer.httpPort, httpsPort: balancer.httpsPort, ca: tls?.cert };
+    const killBackend = async (name: string, fault?: string) => {
+      const { backend, target } = find(name);
+      // Recorded when it goes down, before the process is reaped: requests from then on see it gone.
+      target.up = false;
+      recordEvent({ kind: 'backend-killed', backend: name, fault, detail: `${name} killed (SIGKILL)` });
+      expectedExits.add(backend);
+      await backend.kill();
+    };
+    const restartBackend = async (name: string, fault?: string) => {
+      const { index, backend, target } = find(name);
+      target.up = false;
+      recordEvent({ kind: 'backend-restarted', backend: name, fault, detail: `${name} restarted (a new process; its memory is empty)` });
+      expectedExits.add(backend);
+      await backend.stop();
+      const fresh = await startOne(configFor(name)!);
+      backends[index] = fresh;
+      target.url = fresh.url;
+      target.up = true;
+    };
+    const drainBackend = (name: string, drained: boolean, fault?: string) => {
+      const { target } = find(name);
+      target.up = !drained;
+      recordEvent({ kind: drained ? 'backend-drained' : 'backend-undrained', backend: name, fault, detail: `${name} ${drained ? 'taken out of rotation' : 'back in rotation'}` });
+    };
     return {
+      killBackend,
+      restartBackend,
+      drainBackend,
+      recordEvent,
       url: balancer.url,
       httpsUrl: balancer.httpsUrl,
       site,

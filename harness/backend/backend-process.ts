@@ -26,6 +26,8 @@ export interface StartedBackend {
   /** Resolves when the process has exited, for whatever reason. */
   readonly exited: Promise<void>;
   stop(): Promise<void>;
+  /** SIGKILL: no shutdown, as a crash. */
+  kill(): Promise<void>;
 }
 
 export interface StartBackendOptions {
@@ -85,6 +87,14 @@ export async function startBackend({ config, onLog, timeoutMs = 10_000 }: StartB
       pid: child.pid!,
       exited,
       stop: () => (stopping ??= stopChild(child)),
+      kill: async () => {
+        try {
+          child.kill('SIGKILL');
+        } catch {
+          // already gone
+        }
+        await exited;
+      },
     };
   } catch (error) {
     await stopChild(child, 200);

@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import httpProxy from 'http-proxy';
 import { HarnessError } from '../errors.js';
 import { setCookieList, type CookieFault, type FaultAction } from '../fault/fault.js';
-import type { BalancerTarget, BalancingStrategy } from './strategy.js';
+import type { BalancerTarget, BalancingStrategy, Choice } from './strategy.js';
 
 export const REQUEST_ID_HEADER = 'x-slab-request-id';
 
@@ -34,8 +34,13 @@ export interface ProxyRecord {
   path: string;
   /** http or https: the listener the request came in on. */
   scheme: 'http' | 'https';
-  /** The backend chosen; undefined when a fault rejected the request first. */
+  /** The backend chosen; undefined when a fault rejected the request first, or none was up. */
   backend: string | undefined;
+  /** The client's address as the balancer saw it. */
+  clientAddress: string | undefined;
+  /** Sticky strategies: kept, new or re-pinned, and the backend pinned before a re-pin. */
+  pin?: 'kept' | 'new' | 'repinned';
+  pinnedBefore?: string;
   /** Cookie header as received from the client. */
   cookieIn: string | undefined;
   /** Cookie header as forwarded to the backend. */
@@ -85,6 +90,7 @@ interface InFlight {
   record: ProxyRecord;
   started: bigint;
   faults: CookieFault[];
+  choice?: Choice;
 }
 
 async function listen(server: Server, what: string): Promise<number> {
@@ -119,6 +125,7 @@ export async function startBalancer({ targets, strategy, onRecord, faults = [], 
     const entry = inFlight.get(req);
     if (!entry) return;
     inFlight.delete(req);
+    if (entry.choice) entry.choice.target.inFlight--;
     entry.record.status = status;
     entry.record.durationMs = Number(process.hrtime.bigint() - entry.started) / 1e6;
     if (error) entry.record.error = error;
@@ -139,6 +146,7 @@ export async function startBalancer({ targets, strategy, onRecord, faults = [], 
       entry.record.setCookie = setCookieList(proxyRes);
       // Response faults change the headers before http-proxy copies them to the client.
       if (entry.faults.length) apply(entry, (fault) => fault.onResponse?.(proxyRes));
+      if (entry.choice && strategy.onResponse) strategy.onResponse(req, proxyRes, entry.choice);
       entry.record.setCookieOut = setCookieList(proxyRes);
     }
     proxyRes.once('end', () => finish(req, proxyRes.statusCode ?? 0));
@@ -146,6 +154,9 @@ export async function startBalancer({ targets, strategy, onRecord, faults = [], 
 
   proxy.on('error', (error, req, res) => {
     const message = (error as NodeJS.ErrnoException).code ?? error.message;
+    // Passive health check: a refused connection means the backend is gone.
+    const target = inFlight.get(req)?.choice?.target;
+    if (target && message === 'ECONNREFUSED') target.up = false;
     finish(req, 502, message);
     const response = res as ServerResponse;
     if (!response.headersSent && typeof response.writeHead === 'function') {
@@ -167,6 +178,7 @@ export async function startBalancer({ targets, strategy, onRecord, faults = [], 
         path: req.url ?? '/',
         scheme,
         backend: undefined,
+        clientAddress: req.socket.remoteAddress,
         cookieIn: req.headers.cookie,
         cookieOut: undefined,
         forwardedProto: undefined,
@@ -186,9 +198,26 @@ export async function startBalancer({ targets, strategy, onRecord, faults = [], 
       finish(req, rejection.reject.status);
       return;
     }
-    const target = strategy.pick(req, targets);
-    entry.record.backend = target.name;
-    proxy.web(req, res, { target: target.url });
+    const up = targets.filter((target) => target.up);
+    if (up.length === 0) {
+      const body = JSON.stringify({ error: 'balancer: no backend is up' });
+      res.writeHead(503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+      finish(req, 503, 'no backend up');
+      return;
+    }
+    const choice = strategy.pick(req, up, targets);
+    entry.choice = choice;
+    choice.target.inFlight++;
+    entry.record.backend = choice.target.name;
+    if (choice.pin) entry.record.pin = choice.pin;
+    if (choice.pinnedBefore) entry.record.pinnedBefore = choice.pinnedBefore;
+    if (strategy.forwardCookie) {
+      const cookie = strategy.forwardCookie(req.headers.cookie);
+      if (cookie === undefined) delete req.headers.cookie;
+      else req.headers.cookie = cookie;
+    }
+    proxy.web(req, res, { target: choice.target.url });
   };
 
   const servers: Server[] = [];

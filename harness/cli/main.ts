@@ -12,7 +12,7 @@ import { BALANCER_NAMES, type BalancerName } from '../balancer/strategies.js';
 import { STORE_KINDS, startCluster, type ClusterOptions, type StartedCluster, type StoreKind } from '../cluster.js';
 import { HarnessError, isHarnessError } from '../errors.js';
 import { runScenario } from '../runner/run.js';
-import { parseFault, FAULT_USAGE } from '../fault/faults.js';
+import { validateFault, FAULT_USAGE } from '../fault/faults.js';
 import { builtInScenarioNames, loadScenario } from '../scenario/load.js';
 import { planRun } from '../scenario/plan.js';
 import { runDemo } from './demo.js';
@@ -118,7 +118,7 @@ async function commandRun(args: string[]): Promise<number> {
     balancer: choiceFlag<BalancerName>('balancer', values.balancer, BALANCER_NAMES),
   };
   const faults = values.fault ?? [];
-  for (const spec of faults) parseFault(spec); // bad names exit 2 before anything starts
+  for (const spec of faults) validateFault(spec); // bad names exit 2 before anything starts
   const runOptions = {
     users: integerFlag('users', values.users, 1, 100_000),
     repeat: integerFlag('repeat', values.repeat, 1, 100_000),

@@ -8,7 +8,8 @@
  * write, cookie sent or withheld):
  *
  *   replication   the id was made on one backend and the request reached
- *                 another whose own store never had it
+ *                 another whose own store never had it, or the store that
+ *                 had it was lost (a backend restarted, Redis emptied)
  *   transmission  the id did not travel intact: the client withheld or
  *                 refused it, the balancer dropped, trimmed or mangled it,
  *                 or the backend never sent its cookie
@@ -18,7 +19,7 @@
  */
 import { parseCookie } from 'cookie';
 import { sessionIdHash } from '../../servers/session/session-id.js';
-import type { History, JarCookie, RequestRecord } from '../history/history.js';
+import type { ClusterEvent, History, JarCookie, RequestRecord } from '../history/history.js';
 
 export type ResetCause = 'replication' | 'transmission' | 'code' | 'expiry' | 'unclassified';
 export const RESET_CAUSES: readonly ResetCause[] = ['replication', 'transmission', 'code', 'expiry', 'unclassified'];
@@ -114,13 +115,49 @@ export function diagnose(history: History): Verdict[] {
     }
   }
 
+  // Times in evidence are since the run started.
+  const runStart = history.events.find((e) => e.kind === 'run-started')?.time ?? Math.min(...history.requests.map((r) => r.time));
+  const when = (time: number) => `at ${seconds(Math.max(0, time - runStart))}`;
+  const BACKEND_LOSS: Partial<Record<ClusterEvent['kind'], string>> = {
+    'backend-killed': 'was killed',
+    'backend-restarted': 'was restarted',
+    'backend-exited': 'exited',
+    'backend-drained': 'was taken out of rotation',
+  };
+  /** Something that happened to `backend` in (from, to]: a kill, restart, exit or drain. */
+  const backendEvent = (backend: string, from: number, to: number) =>
+    history.events.find((e) => e.backend === backend && BACKEND_LOSS[e.kind] && e.time > from && e.time <= to);
+  const describeEvent = (e: ClusterEvent) => `${e.backend} ${BACKEND_LOSS[e.kind]} ${when(e.time)}${e.fault ? ` (fault ${e.fault})` : ''}`;
+
   const unknownId = (r: RequestRecord, hash: string): Finding => {
     const trace = traceAt.get(r);
     const at = r.backend ?? 'an unknown backend';
     if (!trace) return { cause: 'unclassified', evidence: `${at} did not know ${label(hash)}, and no backend in this history issued it` };
     const made = `${label(hash)} created on ${trace.backend} at step ${trace.step} (${trace.request})`;
+    // An event counts if it came before the answer: the request may have left before it and arrived after.
+    const answered = r.time + r.durationMs;
     if (perProcessStore && r.backend && !trace.heldBy.has(r.backend)) {
-      return { cause: 'replication', evidence: `${made}; request routed to ${r.backend}, whose store never had it (sessions live in each server's own memory)` };
+      // Where it lived is gone: a sticky or hashed client moved, or round-robin as ever.
+      const lost = [...trace.heldBy].map((b) => backendEvent(b, trace.lastWrite - 1, answered)).find((e) => e !== undefined);
+      const moved = r.proxy?.pin === 'repinned' ? `; the balancer re-pinned the user from ${r.proxy.pinnedBefore} to ${r.backend}` : '';
+      return {
+        cause: 'replication',
+        evidence: lost
+          ? `${made}; ${describeEvent(lost)} and its sessions were in memory${moved}; ${r.backend}'s store never had it`
+          : `${made}; request routed to ${r.backend}, whose store never had it (sessions live in each server's own memory)${moved}`,
+      };
+    }
+    if (perProcessStore && r.backend) {
+      const restarted = backendEvent(r.backend, trace.lastWrite - 1, answered);
+      if (restarted) return { cause: 'replication', evidence: `${made}; ${describeEvent(restarted)} and its sessions were in memory` };
+    } else {
+      const emptied = history.events.find((e) => e.kind === 'redis-restarted' && e.time > trace.lastWrite - 1 && e.time <= answered);
+      if (emptied) {
+        return {
+          cause: 'replication',
+          evidence: `${made}; the shared store was restarted empty ${when(emptied.time)}${emptied.fault ? ` (fault ${emptied.fault})` : ''}, and every session in it was lost`,
+        };
+      }
     }
     const sinceWrite = r.time - trace.lastWrite;
     if (sinceWrite > session.ttlMs) {

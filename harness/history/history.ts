@@ -82,8 +82,22 @@ export interface RequestRecord {
 /** Something that happened to the cluster rather than in a request. */
 export interface ClusterEvent {
   time: number;
-  kind: 'cluster-started' | 'cluster-stopped' | 'backend-exited';
+  kind:
+    | 'cluster-started'
+    | 'cluster-stopped'
+    | 'run-started'
+    | 'backend-exited'
+    | 'backend-killed'
+    | 'backend-restarted'
+    | 'backend-drained'
+    | 'backend-undrained'
+    | 'redis-killed'
+    | 'redis-restarted'
+    | 'redis-paused'
+    | 'redis-slowed';
   backend?: string;
+  /** The fault that caused it, as given (e.g. `kill-backend=app-2,after=20`). */
+  fault?: string;
   detail?: string;
 }
 

@@ -16,9 +16,17 @@ import { childExited, stopChild, trackChild } from '../util/children.js';
 export interface ProvisionedRedis {
   readonly url: string;
   readonly source: 'REDIS_URL' | 'redis-server' | 'testcontainers';
-  /** The redis-server pid when session-lab spawned one. */
+  /** The keeper's pid when session-lab spawned redis-server (redis is its child). */
   readonly pid?: number;
   stop(): Promise<void>;
+  /** Kills the Redis process; it stays down. */
+  kill(): Promise<void>;
+  /** Restarts Redis empty, at the same URL. */
+  restart(): Promise<void>;
+  /** Freezes Redis for `ms` (SIGSTOP/SIGCONT), then lets it go on. */
+  pause(ms: number): Promise<void>;
+  /** Makes Redis slow for `ms`: every command waits tens of ms. */
+  slow(ms: number): Promise<void>;
 }
 
 export interface ProvisionRedisOptions {
@@ -90,53 +98,143 @@ async function freePort(): Promise<number> {
   });
 }
 
+interface Keeper {
+  /** The keeper's pid (it leads the process group). */
+  pid: number;
+  /** redis-server's own pid. */
+  redisPid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts redis-server on `port` under a keeper; resolves once it answers PING. */
+async function startKeeper(binary: string, port: number): Promise<Keeper> {
+  // redis-server does not watch its parent. A tiny sh keeper does: it holds
+  // our stdin pipe and kills redis when the pipe closes, which happens when
+  // the harness stops it or dies, even by SIGKILL. It prints redis's pid.
+  const keeper = spawn(
+    'sh',
+    [
+      '-c',
+      'trap \'kill -9 "$r" 2>/dev/null\' EXIT; trap "exit 0" TERM INT HUP; ' +
+        '"$0" --bind 127.0.0.1 --port "$1" --save "" --appendonly no --daemonize no --loglevel warning & r=$!; ' +
+        'echo "$r"; read _ignored; exit 0',
+      binary,
+      String(port),
+    ],
+    // Its own process group: a Ctrl-C at the terminal reaches only the
+    // harness, which stops redis in order; on a hard exit the harness
+    // kills the whole group.
+    { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
+  );
+  trackChild(keeper, { group: true });
+  let stderr = '';
+  let stdout = '';
+  keeper.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  keeper.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  const url = `redis://127.0.0.1:${port}`;
+  const exited = childExited(keeper).then(() => true);
+  let stopping: Promise<void> | undefined;
+  // SIGTERM runs the keeper's EXIT trap, which kills redis-server.
+  const stop = () => (stopping ??= stopChild(keeper, 500));
+  const deadline = Date.now() + 5000;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      await pingRedis(url, 500);
+      return { pid: keeper.pid!, redisPid: Number(stdout.trim().split('\n')[0]), stop };
+    } catch (error) {
+      lastError = error;
+    }
+    // Poll, not sleep: a short wait between PINGs, bounded by the deadline.
+    const gone = await Promise.race([exited, new Promise<false>((resolve) => setTimeout(() => resolve(false), 10))]);
+    if (gone || stderr.includes('Address already in use')) break;
+  }
+  await stop();
+  throw new Error(`redis-server on port ${port} did not answer PING${stderr ? `: ${stderr.trim()}` : ''}`, { cause: lastError });
+}
+
+/** Sends one command on a short-lived connection. */
+async function command(url: string, name: string, ...args: (string | number)[]): Promise<unknown> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true, disconnectTimeout: 50 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return await client.call(name, ...args);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** CLIENT PAUSE in short slices for `ms`: every command waits up to `slice` ms. Works on any Redis. */
+async function slowDown(url: string, ms: number, slice = 40): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    await command(url, 'CLIENT', 'PAUSE', slice);
+    await new Promise((resolve) => setTimeout(resolve, slice + 10));
+  }
+}
+
 async function spawnRedisServer(binary: string): Promise<ProvisionedRedis> {
   let lastError: unknown;
   // A free port can be taken between probe and bind: try a few.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    // redis-server does not watch its parent. A tiny sh keeper does: it holds
-    // our stdin pipe and kills redis when the pipe closes, which happens when
-    // the harness stops it or dies, even by SIGKILL.
-    const keeper = spawn(
-      'sh',
-      [
-        '-c',
-        'trap \'kill -9 "$r" 2>/dev/null\' EXIT; trap "exit 0" TERM INT HUP; ' +
-          '"$0" --bind 127.0.0.1 --port "$1" --save "" --appendonly no --daemonize no --loglevel warning & r=$!; ' +
-          'read _ignored; exit 0',
-        binary,
-        String(port),
-      ],
-      // Its own process group: a Ctrl-C at the terminal reaches only the
-      // harness, which stops redis in order; on a hard exit the harness
-      // kills the whole group.
-      { stdio: ['pipe', 'ignore', 'pipe'], detached: true },
-    );
-    trackChild(keeper, { group: true });
-    let stderr = '';
-    keeper.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const url = `redis://127.0.0.1:${port}`;
-    const exited = childExited(keeper).then(() => true);
-    let stopping: Promise<void> | undefined;
-    // SIGTERM runs the keeper's EXIT trap, which kills redis-server.
-    const stop = () => (stopping ??= stopChild(keeper, 500));
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline) {
-      try {
-        await pingRedis(url, 500);
-        return { url, source: 'redis-server', pid: keeper.pid, stop };
-      } catch (error) {
-        lastError = error;
-      }
-      // Poll, not sleep: a short wait between PINGs, bounded by the deadline.
-      const gone = await Promise.race([exited, new Promise<false>((resolve) => setTimeout(() => resolve(false), 10))]);
-      if (gone || stderr.includes('Address already in use')) break;
+    let keeper: Keeper;
+    try {
+      keeper = await startKeeper(binary, port);
+    } catch (error) {
+      lastError = error;
+      continue;
     }
-    await stop();
-    lastError = new Error(`redis-server on port ${port} did not answer PING${stderr ? `: ${stderr.trim()}` : ''}`, { cause: lastError });
+    const url = `redis://127.0.0.1:${port}`;
+    let stopped = false;
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      source: 'redis-server',
+      get pid() {
+        return keeper.pid;
+      },
+      stop: () => (stopping ??= ((stopped = true), keeper.stop())),
+      async kill() {
+        try {
+          process.kill(keeper.redisPid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      },
+      async restart() {
+        await keeper.stop();
+        if (stopped) return;
+        // Same port, so every backend's client reconnects to it; a new process, so it is empty.
+        keeper = await startKeeper(binary, port);
+      },
+      async pause(ms: number) {
+        process.kill(keeper.redisPid, 'SIGSTOP');
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        process.kill(keeper.redisPid, 'SIGCONT');
+      },
+      slow: (ms: number) => slowDown(url, ms),
+    };
   }
   throw lastError;
+}
+
+/** A Redis session-lab did not start: it may empty its own keys and pause clients, not kill it. */
+function externalRedis(url: string, source: 'REDIS_URL'): ProvisionedRedis {
+  return {
+    url,
+    source,
+    stop: async () => {},
+    async kill() {
+      throw new HarnessError('SLAB_ERR_OPTION_INVALID', `kill-redis needs a Redis session-lab started itself; ${source} is someone else's (unset REDIS_URL)`);
+    },
+    async restart() {
+      throw new HarnessError('SLAB_ERR_OPTION_INVALID', `restart-redis needs a Redis session-lab started itself; ${source} is someone else's (unset REDIS_URL)`);
+    },
+    pause: (ms: number) => command(url, 'CLIENT', 'PAUSE', ms).then(() => new Promise((resolve) => setTimeout(resolve, ms))),
+    slow: (ms: number) => slowDown(url, ms),
+  };
 }
 
 async function startContainer(): Promise<ProvisionedRedis> {
@@ -151,6 +249,14 @@ async function startContainer(): Promise<ProvisionedRedis> {
     url,
     source: 'testcontainers',
     stop: () => (stopping ??= container.stop().then(() => undefined)),
+    kill: async () => {
+      await container.exec(['redis-cli', 'SHUTDOWN', 'NOSAVE']).catch(() => undefined);
+    },
+    restart: async () => {
+      await container.restart();
+    },
+    pause: (ms: number) => command(url, 'CLIENT', 'PAUSE', ms).then(() => new Promise((resolve) => setTimeout(resolve, ms))),
+    slow: (ms: number) => slowDown(url, ms),
   };
 }
 
@@ -168,7 +274,7 @@ export async function provisionRedis(options: ProvisionRedisOptions = {}): Promi
         { cause: error },
       );
     }
-    return { url: given, source: 'REDIS_URL', stop: async () => {} };
+    return externalRedis(given, 'REDIS_URL');
   }
 
   const binary = findOnPath('redis-server', env);

@@ -13,7 +13,9 @@ import { VirtualUser, type ClientExchange } from '../client/virtual-user.js';
 import type { StartedCluster } from '../cluster.js';
 import { countByCause, diagnose, sessionsPerPerson, type PersonSessions, type ResetCause, type Verdict } from '../diagnosis/diagnose.js';
 import { HarnessError } from '../errors.js';
-import type { RequestRecord } from '../history/history.js';
+import type { ClusterEvent, RequestRecord } from '../history/history.js';
+import { isScheduledFault, parseScheduledFault } from '../fault/faults.js';
+import type { ScheduledFault } from '../fault/scheduled/scheduled-fault.js';
 import { planRun } from '../scenario/plan.js';
 import type { Scenario, ScenarioClient, ScenarioStep } from '../scenario/schema.js';
 import { checkExpectations } from './expectations.js';
@@ -55,7 +57,7 @@ export interface RunResult {
   users: number;
   repeat: number;
   requests: number;
-  /** Requests that got no response. */
+  /** Requests that got no response, or a 5xx. */
   errors: number;
   resets: Verdict[];
   resetsByCause: Record<ResetCause, number>;
@@ -63,6 +65,8 @@ export interface RunResult {
   people: PersonSessions[];
   failures: ExpectationFailure[];
   requestsPerBackend: Record<string, number>;
+  /** What happened to the cluster during the run (scheduled faults). */
+  events: ClusterEvent[];
   latencyMs: { p50: number; p95: number; p99: number };
   durationMs: number;
   passed: boolean;
@@ -137,6 +141,32 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   const dispatcher = createSiteDispatcher(cluster.site);
   const started = Date.now();
   let done = 0;
+
+  // Scheduled faults: each fires once, at a time or after the k-th request.
+  const scheduled = cluster.options.faults.filter(isScheduledFault).map((spec) => parseScheduledFault(spec, 'faults'));
+  const firing: Promise<void>[] = [];
+  const faultErrors: string[] = [];
+  const fire = (fault: ScheduledFault) =>
+    firing.push(
+      fault.act(cluster).catch((error: unknown) => {
+        faultErrors.push(`${fault.spec}: ${(error as Error).message}`);
+      }),
+    );
+  const byCount = scheduled
+    .filter((fault) => !('atMs' in fault.schedule))
+    .map((fault) => ({
+      fault,
+      after: 'afterRequests' in fault.schedule ? fault.schedule.afterRequests : Math.max(1, Math.ceil(total * (fault.schedule as { fractionOfRequests: number }).fractionOfRequests)),
+    }));
+  const timers = scheduled
+    .filter((fault) => 'atMs' in fault.schedule)
+    .map((fault) => setTimeout(() => fire(fault), (fault.schedule as { atMs: number }).atMs));
+  cluster.recordEvent({ kind: 'run-started' });
+  const counted = () => {
+    done++;
+    for (const entry of byCount) if (entry.after === done) fire(entry.fault);
+    options.onProgress?.(done, total);
+  };
 
   const runUser = async (user: number) => {
     for (let run = 1; run <= repeat; run++) {
@@ -214,7 +244,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
         };
         records.push(record);
         cluster.history.requests.push(record);
-        options.onProgress?.(++done, total);
+        counted();
       }
     }
   };
@@ -226,6 +256,8 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, users) }, worker));
   } finally {
+    for (const timer of timers) clearTimeout(timer);
+    await Promise.all(firing);
     await dispatcher.close();
   }
 
@@ -234,7 +266,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   for (const proxyRecord of cluster.history.proxy) if (proxyRecord.requestId?.startsWith(runId)) proxyById.set(proxyRecord.requestId, proxyRecord);
   for (const record of records) record.proxy = proxyById.get(record.requestId);
 
-  const runHistory = { ...cluster.history, requests: records };
+  const runHistory = { ...cluster.history, requests: records, events: cluster.history.events.filter((e) => e.time >= started) };
   const resets = diagnose(runHistory);
   const failures: ExpectationFailure[] = [];
   const resetAt = new Set(resets.map((v) => `${v.user}/${v.run}/${v.step}`));
@@ -268,6 +300,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
       });
     }
   }
+  for (const message of faultErrors) failures.push({ user: 0, run: 0, step: 0, request: '-', message: `fault: ${message}` });
   failures.sort((a, b) => a.user - b.user || a.run - b.run || a.step - b.step);
 
   const requestsPerBackend: Record<string, number> = Object.fromEntries(cluster.backends.map((b) => [b.name, 0]));
@@ -284,12 +317,13 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     users,
     repeat,
     requests: records.length,
-    errors: records.filter((r) => r.error).length,
+    errors: records.filter((r) => r.error || r.status >= 500).length,
     resets,
     resetsByCause: countByCause(resets),
     people: sessionsPerPerson(runHistory),
     failures,
     requestsPerBackend,
+    events: runHistory.events.filter((e) => e.kind !== 'run-started'),
     latencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) },
     durationMs: Date.now() - started,
     passed: failures.length === 0 && records.length === total,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BALANCER_NAMES } from '../balancer/strategies.js';
-import { parseFault } from '../fault/faults.js';
+import { validateFault } from '../fault/faults.js';
 
 /**
  * A scenario is data: an ordered list of steps that share one virtual
@@ -30,7 +30,7 @@ export const SessionSettingsSchema = z.strictObject({
 
 const FaultSpec = z.string().superRefine((spec, ctx) => {
   try {
-    parseFault(spec);
+    validateFault(spec);
   } catch (error) {
     ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^--fault: /, '') });
   }

@@ -1,0 +1,45 @@
+import type { IncomingMessage } from 'node:http';
+import { parseCookie, stringifySetCookie } from 'cookie';
+import type { BalancerTarget, BalancingStrategy, Choice } from './strategy.js';
+
+export const STICKY_COOKIE = 'SLAB_SRV';
+
+/**
+ * Sticky sessions by a balancer-inserted cookie, as HAProxy's
+ * `cookie SLAB_SRV insert indirect nocache`: the first response pins the
+ * client to its backend; the cookie is removed before forwarding
+ * (indirect); a client pinned to a backend that is down is re-pinned to
+ * another, as `option redispatch` does — which is where its sessions, if
+ * they lived in that backend's memory, are lost.
+ */
+export class StickyCookie implements BalancingStrategy {
+  readonly name = 'sticky';
+  #next = 0;
+
+  pick(req: IncomingMessage, up: readonly BalancerTarget[], all: readonly BalancerTarget[]): Choice {
+    const pinned = req.headers.cookie ? parseCookie(req.headers.cookie)[STICKY_COOKIE] : undefined;
+    const current = pinned ? all.find((t) => t.name === pinned) : undefined;
+    if (current?.up) return { target: current, pin: 'kept' };
+    const target = up[this.#next % up.length];
+    this.#next = (this.#next + 1) % up.length;
+    return current || pinned ? { target, pin: 'repinned', pinnedBefore: pinned } : { target, pin: 'new' };
+  }
+
+  onResponse(_req: IncomingMessage, backendRes: IncomingMessage, choice: Choice): void {
+    if (choice.pin === 'kept') return;
+    const cookie = stringifySetCookie({ name: STICKY_COOKIE, value: choice.target.name, path: '/', httpOnly: true, sameSite: 'lax' });
+    const existing = backendRes.headers['set-cookie'] ?? [];
+    backendRes.headers['set-cookie'] = [...existing, cookie];
+    // nocache: a shared cache must not hand this pin to someone else.
+    backendRes.headers['cache-control'] = 'private';
+  }
+
+  forwardCookie(cookie: string | undefined): string | undefined {
+    if (!cookie || !cookie.includes(`${STICKY_COOKIE}=`)) return cookie;
+    const kept = cookie
+      .split(';')
+      .map((pair) => pair.trim())
+      .filter((pair) => pair && !pair.startsWith(`${STICKY_COOKIE}=`));
+    return kept.length ? kept.join('; ') : undefined;
+  }
+}
