@@ -22,8 +22,13 @@ import type { CookieFault } from './fault/fault.js';
 import type { ClusterEvent, History } from './history/history.js';
 import { provisionRedis, type ProvisionedRedis } from './redis/provision.js';
 
-export type StoreKind = 'memory' | 'redis';
-export const STORE_KINDS: readonly StoreKind[] = ['memory', 'redis'];
+/**
+ * Where sessions live: each server's own memory; one Redis, records saved
+ * whole (last writer wins, as connect-redis); or one Redis with optimistic
+ * locking (WATCH/MULTI), which loses no concurrent update.
+ */
+export type StoreKind = 'memory' | 'redis' | 'redis-locking';
+export const STORE_KINDS: readonly StoreKind[] = ['memory', 'redis', 'redis-locking'];
 
 export interface ClusterOptions {
   /** Number of app servers. */
@@ -195,7 +200,7 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
   try {
     // Redis, the certificate and the backends' own start-up overlap.
     const tlsReady: Promise<TlsMaterial | undefined> = options.https ? makeCertificate([options.site, `*.${options.site.split('.').slice(1).join('.')}`]) : Promise.resolve(undefined);
-    if (options.store === 'redis') redis = await provisionRedis({ url: input.redisUrl });
+    if (options.store !== 'memory') redis = await provisionRedis({ url: input.redisUrl });
 
     const onLog = (line: BackendLogLine) => {
       if (options.recordBackendLog) history.backendLog.push(line);
@@ -204,7 +209,8 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
     const configs: BackendConfig[] = Array.from({ length: options.servers }, (_, i) => ({
       ...options.session,
       name: `app-${i + 1}`,
-      store: options.store,
+      store: options.store === 'memory' ? 'memory' : 'redis',
+      writes: options.store === 'redis-locking' ? 'locking' : 'whole',
       redisUrl: redis?.url,
       keyPrefix,
     }));

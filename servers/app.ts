@@ -62,6 +62,7 @@ export function createApp(config: BackendConfig, store: SessionStore, log: pino.
     secureCookie: config.secureCookie,
     cookieMaxAgeMs: config.cookieMaxAgeMs,
     rolling: config.rolling,
+    writes: config.writes,
   });
 
   /** Is this request https as this server sees it? Behind a TLS-terminating proxy only if it trusts the proxy. */

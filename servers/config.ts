@@ -11,6 +11,8 @@ export interface BackendConfig extends SessionSettings {
   redisUrl?: string;
   /** Redis key prefix, one per cluster. */
   keyPrefix: string;
+  /** `whole`: save whole records (last writer wins); `locking`: optimistic locking (WATCH/MULTI). */
+  writes: 'whole' | 'locking';
 }
 
 /** How the app servers of a cluster handle sessions (and links): the knobs real apps have. */

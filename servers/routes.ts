@@ -65,19 +65,25 @@ const routes: Record<string, Handler> = {
     return { status: 200, body: { user: record.user, drafts: DRAFTS[record.user] ?? [] } };
   },
 
-  'POST /cart/items': ({ session, body, now }) => {
+  // delayMs: the request takes that long between loading the session and
+  // saving it (a payment check, say), which is when concurrent requests of
+  // the same user overwrite each other.
+  'POST /cart/items': async ({ session, body, now }) => {
     const sku = field(body, 'sku');
     const qty = field(body, 'qty') ?? 1;
-    if (typeof sku !== 'string' || typeof qty !== 'number' || !Number.isInteger(qty) || qty < 1) {
+    const delayMs = field(body, 'delayMs') ?? 0;
+    if (typeof sku !== 'string' || typeof qty !== 'number' || !Number.isInteger(qty) || qty < 1 || typeof delayMs !== 'number' || delayMs < 0 || delayMs > 5000) {
       session.ensure(now);
-      return { status: 400, body: { error: 'expected {"sku": string, "qty": positive integer}' } };
+      return { status: 400, body: { error: 'expected {"sku": string, "qty": positive integer, "delayMs"?: 0..5000}' } };
     }
-    const record = session.ensure(now);
-    const cart = (record.data.cart as { sku: string; qty: number }[] | undefined) ?? [];
-    cart.push({ sku, qty });
-    record.data.cart = cart;
-    session.markChanged();
-    return { status: 201, body: { cart } };
+    session.ensure(now);
+    session.change((record) => {
+      const cart = (record.data.cart as { sku: string; qty: number }[] | undefined) ?? [];
+      cart.push({ sku, qty });
+      record.data.cart = cart;
+    });
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    return { status: 201, body: { cart: session.record!.data.cart } };
   },
 
   'GET /cart': ({ session, now }) => {

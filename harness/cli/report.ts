@@ -60,6 +60,7 @@ export function formatRun(result: RunResult, options: { maxResets?: number; cook
     `  requests   ${result.requests} (${perBackend})`,
     `  errors     ${result.errors}`,
     `  resets     ${result.resets.length}${causes ? ` (${causes})` : ''}`,
+    `  anomalies  ${result.anomalies.length}${result.anomalies.length ? ` (${[...new Set(result.anomalies.map((a) => a.kind))].join(', ')})` : ''}`,
     `  latency    p50 ${result.latencyMs.p50.toFixed(1)} ms, p95 ${result.latencyMs.p95.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms`,
   );
   if (result.resets.length) {
@@ -75,6 +76,14 @@ export function formatRun(result: RunResult, options: { maxResets?: number; cook
     for (const cause of Object.keys(result.resetsByCause) as ResetCause[]) {
       if (result.resetsByCause[cause] > 0) out.push(`  ${cause}: ${CAUSE_EXPLAINED[cause]}`);
     }
+  }
+  if (result.anomalies.length) {
+    out.push('', `Consistency anomalies in the session records (${result.anomalies.length})`);
+    for (const anomaly of result.anomalies.slice(0, max)) {
+      out.push(`  user ${anomaly.user}${anomaly.run > 1 ? `, run ${anomaly.run}` : ''}, ${anomaly.session}: ${anomaly.kind}`, `    ${anomaly.evidence}`);
+      for (const op of anomaly.sequence) out.push(`      step ${op.step} ${op.request} [${op.invokedAt}–${op.completedAt} ms]: ${op.outcome}`);
+    }
+    if (result.anomalies.length > max) out.push(`  … and ${result.anomalies.length - max} more (--json lists them all)`);
   }
   for (const person of result.people.slice(0, max)) {
     out.push(

@@ -49,6 +49,10 @@ export interface RequestRecord {
   withheld: string | undefined;
   status: number;
   setCookie: string[];
+  /** The request body, when it was JSON or text of at most 4 KiB. */
+  requestBody: string | undefined;
+  /** The response body, when it was at most 4 KiB. */
+  responseBody: string | undefined;
   /** Set-Cookie headers the jar refused, and why. */
   refused: { name: string; reason: string }[];
   /** The session id in the jar after the response. */
@@ -102,7 +106,7 @@ export interface ClusterEvent {
 }
 
 export interface Topology {
-  store: 'memory' | 'redis';
+  store: 'memory' | 'redis' | 'redis-locking';
   balancer: string;
   backends: string[];
   cookieName: string;

@@ -9,6 +9,7 @@ import { parseCookie } from 'cookie';
 import { setTimeout as delay } from 'node:timers/promises';
 import { REQUEST_ID_HEADER, type ProxyRecord } from '../balancer/proxy.js';
 import { createSiteDispatcher } from '../client/network.js';
+import { checkConsistency, type Anomaly } from '../consistency/check.js';
 import { VirtualUser, type ClientExchange } from '../client/virtual-user.js';
 import type { StartedCluster } from '../cluster.js';
 import { countByCause, diagnose, sessionsPerPerson, type PersonSessions, type ResetCause, type Verdict } from '../diagnosis/diagnose.js';
@@ -36,6 +37,9 @@ export interface RunOptions {
   fixed?: boolean;
 }
 
+/** Bodies kept in the history, for the consistency checker; larger ones are left out. */
+const BODY_LIMIT = 4096;
+
 export const RUN_DEFAULTS = { users: 1, repeat: 1, concurrency: 64 } as const;
 
 export interface ExpectationFailure {
@@ -61,6 +65,8 @@ export interface RunResult {
   errors: number;
   resets: Verdict[];
   resetsByCause: Record<ResetCause, number>;
+  /** What the consistency checker found in the session records. */
+  anomalies: Anomaly[];
   /** Users who used several browsers: separate sessions, not resets. */
   people: PersonSessions[];
   failures: ExpectationFailure[];
@@ -77,14 +83,29 @@ export interface RunResult {
 interface PlannedStep {
   number: number;
   step: ScenarioStep;
+  /** For a `together` group: its requests, each with its own number. */
+  group?: { number: number; step: ScenarioStep }[];
 }
 
 function expandSteps(scenario: Scenario): PlannedStep[] {
   const planned: PlannedStep[] = [];
+  let number = 0;
   for (const step of scenario.steps) {
-    for (let i = 0; i < (step.repeat ?? 1); i++) planned.push({ number: planned.length + 1, step });
+    for (let i = 0; i < (step.repeat ?? 1); i++) {
+      if (step.together) {
+        const group = step.together.map((inner) => ({ number: ++number, step: inner }));
+        planned.push({ number: group[0].number, step, group });
+      } else {
+        planned.push({ number: ++number, step });
+      }
+    }
   }
   return planned;
+}
+
+/** Fills `{{user}}`, `{{run}}` and `{{step}}` in a path or body, so each user's data is its own. */
+function fill(text: string, values: { user: number; run: number; step: number }): string {
+  return text.replace(/\{\{(user|run|step)\}\}/g, (_, key: 'user' | 'run' | 'step') => String(values[key]));
 }
 
 function positiveInteger(field: string, value: number): number {
@@ -133,7 +154,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   const client = options.client ?? planRun(scenario, { fixed }).client;
   const policy = { cookies: client.cookies, secureOnLocal: client.secureOnLocal };
   const steps = expandSteps(scenario);
-  const requestsPerRun = steps.filter(({ step }) => step.wait === undefined).length;
+  const requestsPerRun = steps.reduce((n, { step, group }) => n + (group ? group.length : step.wait === undefined ? 1 : 0), 0);
   const cookieName = cluster.options.session.cookieName;
   const runId = randomBytes(3).toString('hex');
   const total = users * repeat * requestsPerRun;
@@ -168,83 +189,106 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     options.onProgress?.(done, total);
   };
 
+  /** One request of one user: sent, recorded with every hop's view, expectations checked. */
+  const sendOne = async (vu: VirtualUser, where: { user: number; run: number; browser: number }, number: number, step: ScenarioStep, previousBody: string | undefined) => {
+    const { user, run, browser } = where;
+    const values = { user, run, step: number };
+    const method = step.method!;
+    const requestId = `${runId}.${user}.${run}.${number}`;
+    const headers: Record<string, string> = { ...step.headers, [REQUEST_ID_HEADER]: requestId };
+    let body = step.body === undefined ? undefined : fill(step.body, values);
+    if (step.json !== undefined) {
+      body = fill(JSON.stringify(step.json), values);
+      headers['content-type'] ??= 'application/json';
+    }
+    let url: string;
+    let linkError: string | undefined;
+    try {
+      url = stepUrl(cluster, client, step.path === undefined ? step : { ...step, path: fill(step.path, values) }, previousBody);
+    } catch (error) {
+      url = '';
+      linkError = (error as Error).message;
+    }
+    const sessionIdInJar = vu.cookieValue(cookieName);
+    const withheld = url ? vu.explainWithheld(cookieName, url) : undefined;
+    const time = Date.now();
+    const exchange: ClientExchange = linkError
+      ? { status: 0, headers: {}, body: '', cookieSent: undefined, setCookie: [], refused: [], durationMs: 0, error: linkError }
+      : await vu.send({ method, url, headers, body });
+    const sessionIdAfter = vu.cookieValue(cookieName);
+    const sessionUser = header(exchange.headers, 'x-session-user');
+    const reset = step.expect?.reset;
+    const record: RequestRecord = {
+      user,
+      run,
+      browser,
+      step: number,
+      stepName: step.name ?? `${method} ${step.path ?? step.follow}`,
+      method,
+      path: url ? new URL(url).pathname : (step.path ?? ''),
+      url,
+      requestId,
+      time,
+      durationMs: exchange.durationMs,
+      cookieSent: exchange.cookieSent,
+      sessionIdSent: exchange.cookieSent ? parseCookie(exchange.cookieSent)[cookieName] : undefined,
+      sessionIdInJar,
+      withheld,
+      status: exchange.status,
+      setCookie: exchange.setCookie,
+      requestBody: body !== undefined && body.length <= BODY_LIMIT ? body : undefined,
+      responseBody: exchange.body.length <= BODY_LIMIT ? exchange.body : undefined,
+      refused: exchange.refused,
+      sessionIdAfter,
+      jarAfter: vu.contents(),
+      error: exchange.error,
+      backend: header(exchange.headers, 'x-backend'),
+      sessionStatus: header(exchange.headers, 'x-session-status'),
+      sessionUser,
+      backendSessionHash: header(exchange.headers, 'x-session-id-hash'),
+      storeWrite: header(exchange.headers, 'x-session-write'),
+      sessionCookie: header(exchange.headers, 'x-session-cookie'),
+      expiredBy: header(exchange.headers, 'x-session-expired'),
+      proxy: undefined,
+      // --fixed: the misconfiguration is gone, and with it the resets it caused; a logout stays.
+      resetExpected: reset === undefined || (fixed && scenario.misconfiguration && reset !== 'logout') ? false : reset === 'logout' ? 'code' : reset,
+      failures: checkExpectations(step.expect, { exchange, sessionUser, sessionIdBefore: sessionIdInJar, sessionIdAfter }),
+    };
+    records.push(record);
+    cluster.history.requests.push(record);
+    counted();
+    return exchange.body;
+  };
+
   const runUser = async (user: number) => {
     for (let run = 1; run <= repeat; run++) {
       const browsers = new Map<number, VirtualUser>();
+      const browserFor = (browser: number) => {
+        let vu = browsers.get(browser);
+        if (!vu) browsers.set(browser, (vu = new VirtualUser(dispatcher, policy)));
+        return vu;
+      };
       let previousBody: string | undefined;
-      for (const { number, step } of steps) {
+      for (const { number, step, group } of steps) {
         if (options.signal?.aborted) return;
         if (step.wait !== undefined) {
           // The user's think time, part of the scenario (idle timeouts need it).
           await delay(step.wait, undefined, { signal: options.signal }).catch(() => undefined);
           continue;
         }
+        if (group) {
+          // Concurrent requests of one user, from one browser each as the steps say.
+          const bodies = await Promise.all(
+            group.map((entry) => {
+              const browser = entry.step.browser ?? 1;
+              return sendOne(browserFor(browser), { user, run, browser }, entry.number, entry.step, previousBody);
+            }),
+          );
+          previousBody = bodies[bodies.length - 1];
+          continue;
+        }
         const browser = step.browser ?? 1;
-        let vu = browsers.get(browser);
-        if (!vu) browsers.set(browser, (vu = new VirtualUser(dispatcher, policy)));
-        const method = step.method!;
-        const requestId = `${runId}.${user}.${run}.${number}`;
-        const headers: Record<string, string> = { ...step.headers, [REQUEST_ID_HEADER]: requestId };
-        let body = step.body;
-        if (step.json !== undefined) {
-          body = JSON.stringify(step.json);
-          headers['content-type'] ??= 'application/json';
-        }
-        let url: string;
-        let linkError: string | undefined;
-        try {
-          url = stepUrl(cluster, client, step, previousBody);
-        } catch (error) {
-          url = '';
-          linkError = (error as Error).message;
-        }
-        const sessionIdInJar = vu.cookieValue(cookieName);
-        const withheld = url ? vu.explainWithheld(cookieName, url) : undefined;
-        const time = Date.now();
-        const exchange: ClientExchange = linkError
-          ? { status: 0, headers: {}, body: '', cookieSent: undefined, setCookie: [], refused: [], durationMs: 0, error: linkError }
-          : await vu.send({ method, url, headers, body });
-        previousBody = exchange.body;
-        const sessionIdAfter = vu.cookieValue(cookieName);
-        const sessionUser = header(exchange.headers, 'x-session-user');
-        const reset = step.expect?.reset;
-        const record: RequestRecord = {
-          user,
-          run,
-          browser,
-          step: number,
-          stepName: step.name ?? `${method} ${step.path ?? step.follow}`,
-          method,
-          path: url ? new URL(url).pathname : (step.path ?? ''),
-          url,
-          requestId,
-          time,
-          durationMs: exchange.durationMs,
-          cookieSent: exchange.cookieSent,
-          sessionIdSent: exchange.cookieSent ? parseCookie(exchange.cookieSent)[cookieName] : undefined,
-          sessionIdInJar,
-          withheld,
-          status: exchange.status,
-          setCookie: exchange.setCookie,
-          refused: exchange.refused,
-          sessionIdAfter,
-          jarAfter: vu.contents(),
-          error: exchange.error,
-          backend: header(exchange.headers, 'x-backend'),
-          sessionStatus: header(exchange.headers, 'x-session-status'),
-          sessionUser,
-          backendSessionHash: header(exchange.headers, 'x-session-id-hash'),
-          storeWrite: header(exchange.headers, 'x-session-write'),
-          sessionCookie: header(exchange.headers, 'x-session-cookie'),
-          expiredBy: header(exchange.headers, 'x-session-expired'),
-          proxy: undefined,
-          // --fixed: the misconfiguration is gone, and with it the resets it caused.
-          resetExpected: (fixed && scenario.misconfiguration) || reset === undefined ? false : reset,
-          failures: checkExpectations(step.expect, { exchange, sessionUser, sessionIdBefore: sessionIdInJar, sessionIdAfter }),
-        };
-        records.push(record);
-        cluster.history.requests.push(record);
-        counted();
+        previousBody = await sendOne(browserFor(browser), { user, run, browser }, number, step, previousBody);
       }
     }
   };
@@ -268,6 +312,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
 
   const runHistory = { ...cluster.history, requests: records, events: cluster.history.events.filter((e) => e.time >= started) };
   const resets = diagnose(runHistory);
+  const anomalies = checkConsistency(runHistory);
   const failures: ExpectationFailure[] = [];
   const resetAt = new Set(resets.map((v) => `${v.user}/${v.run}/${v.step}`));
   for (const record of records) {
@@ -300,6 +345,10 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
       });
     }
   }
+  for (const anomaly of anomalies) {
+    const first = anomaly.sequence[0];
+    failures.push({ user: anomaly.user, run: anomaly.run, step: first?.step ?? 0, request: first?.request ?? '-', message: `consistency: ${anomaly.kind} — ${anomaly.evidence}` });
+  }
   for (const message of faultErrors) failures.push({ user: 0, run: 0, step: 0, request: '-', message: `fault: ${message}` });
   failures.sort((a, b) => a.user - b.user || a.run - b.run || a.step - b.step);
 
@@ -321,6 +370,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     resets,
     resetsByCause: countByCause(resets),
     people: sessionsPerPerson(runHistory),
+    anomalies,
     failures,
     requestsPerBackend,
     events: runHistory.events.filter((e) => e.kind !== 'run-started'),

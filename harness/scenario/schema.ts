@@ -38,7 +38,7 @@ const FaultSpec = z.string().superRefine((spec, ctx) => {
 
 export const ClusterSchema = z.strictObject({
   servers: z.number().int().min(1).max(64).optional(),
-  store: z.enum(['memory', 'redis']).optional(),
+  store: z.enum(['memory', 'redis', 'redis-locking']).optional(),
   balancer: z.enum(BALANCER_NAMES as [string, ...string[]]).optional(),
   /** The balancer also listens on https. */
   https: z.boolean().optional(),
@@ -67,8 +67,13 @@ export const ExpectSchema = z.strictObject({
   loggedInAs: z.string().nullable().optional(),
   /** The session id after the step equals the one before it. */
   sameSession: z.boolean().optional(),
-  /** A session reset is expected at this step: true, or the cause it must have. */
-  reset: z.union([z.boolean(), z.enum(CAUSES)]).optional(),
+  /**
+   * A session reset is expected at this step: true, or the cause it must
+   * have. `logout`: the user asked for it (cause code); unlike the others
+   * it is still expected with --fixed, having nothing to do with the
+   * misconfiguration.
+   */
+  reset: z.union([z.boolean(), z.enum(CAUSES), z.literal('logout')]).optional(),
 });
 
 export const StepSchema = z
@@ -92,8 +97,23 @@ export const StepSchema = z
     /** Run this step this many times in a row (each is its own numbered step). */
     repeat: z.number().int().min(1).max(10_000).optional(),
     expect: ExpectSchema.optional(),
+    /** Requests sent at the same time from the same browser (concurrent requests of one user). */
+    together: z.array(z.lazy((): z.ZodType<ScenarioStep> => StepSchema)).min(2).max(64).optional(),
   })
   .superRefine((step, ctx) => {
+    if (step.together !== undefined) {
+      for (const key of Object.keys(step) as (keyof typeof step)[]) {
+        if (key !== 'together' && key !== 'name' && key !== 'repeat' && step[key] !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [key], message: 'a "together" group takes only "together", "name" and "repeat"; put request fields in its steps' });
+        }
+      }
+      step.together.forEach((inner, i) => {
+        if (inner.wait !== undefined || inner.together !== undefined || inner.follow !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['together', i], message: 'steps of a "together" group are plain requests (no wait, follow or nested group)' });
+        }
+      });
+      return;
+    }
     if (step.wait !== undefined) {
       for (const key of ['method', 'path', 'follow', 'expect', 'json', 'body'] as const) {
         if (step[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'a wait step takes only "wait" (and "name")' });
@@ -116,8 +136,8 @@ export const MisconfigurationSchema = z.strictObject({
 export const ScenarioSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { message: 'expected a lower-case name like "login-browse"' }),
   description: z.string().min(1),
-  /** The reset cause this scenario demonstrates, or none. */
-  demonstrates: z.enum(['none', ...CAUSES]).optional(),
+  /** The reset cause this scenario demonstrates, or a consistency anomaly, or none. */
+  demonstrates: z.enum(['none', ...CAUSES, 'lost-update']).optional(),
   /** The public bug report it reproduces, if any. */
   reproduces: z.string().optional(),
   /** How to run it clean, for scenarios whose fix is not --fixed (e.g. "--store redis"). */
@@ -129,7 +149,21 @@ export const ScenarioSchema = z.strictObject({
 });
 
 export type Scenario = z.infer<typeof ScenarioSchema>;
-export type ScenarioStep = z.infer<typeof StepSchema>;
+export interface ScenarioStep {
+  name?: string;
+  wait?: number;
+  method?: (typeof HTTP_METHODS)[number];
+  path?: string;
+  follow?: string;
+  scheme?: 'http' | 'https';
+  browser?: number;
+  headers?: Record<string, string>;
+  json?: unknown;
+  body?: string;
+  repeat?: number;
+  expect?: z.infer<typeof ExpectSchema>;
+  together?: ScenarioStep[];
+}
 export type StepExpectations = z.infer<typeof ExpectSchema>;
 export type ScenarioClient = z.infer<typeof ClientSchema>;
 export type ScenarioCluster = z.infer<typeof ClusterSchema>;

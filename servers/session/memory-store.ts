@@ -38,6 +38,16 @@ export class MemoryStore implements SessionStore {
     if (entry) entry.expiresAt = this.#now() + ttlMs;
   }
 
+  async update(id: string, apply: (record: SessionRecord) => void, ttlMs: number): Promise<'written' | 'gone'> {
+    // One synchronous block: nothing else in this process runs in between.
+    const entry = this.#records.get(id);
+    if (!entry || entry.expiresAt <= this.#now()) return 'gone';
+    const record = JSON.parse(entry.json) as SessionRecord;
+    apply(record);
+    this.#records.set(id, { json: JSON.stringify(record), expiresAt: this.#now() + ttlMs });
+    return 'written';
+  }
+
   async close(): Promise<void> {
     this.#records.clear();
   }

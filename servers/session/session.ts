@@ -42,6 +42,13 @@ export interface SessionOptions {
   cookieMaxAgeMs: number;
   /** Every request that loads the session refreshes its store TTL (and cookie Max-Age). */
   rolling: boolean;
+  /**
+   * `whole`: save the record as loaded and changed (last writer wins).
+   * `locking`: replay this request's changes on the stored record in one
+   * atomic update, so concurrent requests lose nothing and a destroyed
+   * session is not written back.
+   */
+  writes: 'whole' | 'locking';
 }
 
 export interface CommitResult {
@@ -63,6 +70,8 @@ export class Session {
   expiredBy: 'idle' | 'absolute' | undefined;
   #dirty = false;
   #touch = false;
+  /** This request's changes to a loaded record, replayed by a locking commit. */
+  readonly #changes: ((record: SessionRecord) => void)[] = [];
   #issued = false;
   #cleared = false;
   readonly #store: SessionStore;
@@ -100,8 +109,9 @@ export class Session {
     this.record = record;
     if (idleTimeoutMs > 0) {
       // The idle clock needs the last visit stored with the record.
-      record.lastSeenAt = now;
-      this.#dirty = true;
+      this.change((r) => {
+        r.lastSeenAt = now;
+      });
     } else if (rolling) {
       this.#touch = true;
     }
@@ -143,7 +153,11 @@ export class Session {
     this.#cleared = true;
   }
 
-  markChanged(): void {
+  /** Changes the session's record: at once here, and again on the stored record by a locking commit. */
+  change(fn: (record: SessionRecord) => void): void {
+    if (!this.record) throw new Error('no session to change: call ensure() first');
+    fn(this.record);
+    this.#changes.push(fn);
     this.#dirty = true;
   }
 
@@ -158,7 +172,12 @@ export class Session {
     if (!this.id || !this.record) return { setCookies: [], write: 'none', cookie: 'none' };
 
     let write: StoreWrite = 'none';
-    if (this.#dirty) {
+    if (this.#dirty && this.#options.writes === 'locking' && !this.#issued) {
+      // A loaded session: replay our changes on what is stored now.
+      const changes = this.#changes;
+      const outcome = await this.#store.update(this.id, (record) => changes.forEach((fn) => fn(record)), ttlMs);
+      write = outcome === 'written' ? 'set' : 'none';
+    } else if (this.#dirty) {
       await this.#store.set(this.id, this.record, ttlMs);
       write = 'set';
     } else if (this.#touch) {

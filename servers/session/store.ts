@@ -24,5 +24,11 @@ export interface SessionStore {
   destroy(id: string): Promise<void>;
   /** Extends the time to live without rewriting the record. */
   touch(id: string, ttlMs: number): Promise<void>;
+  /**
+   * Read-modify-write as one atomic step: `apply` gets the current record
+   * and changes it in place. A record that is gone stays gone (`'gone'`):
+   * an update never brings a destroyed session back.
+   */
+  update(id: string, apply: (record: SessionRecord) => void, ttlMs: number): Promise<'written' | 'gone'>;
   close(): Promise<void>;
 }

@@ -71,6 +71,8 @@ export function record(hop: Hop): RequestRecord {
     withheld: hop.withheld,
     status: hop.status ?? 200,
     setCookie: hop.proxySetCookieOut ?? setCookie,
+    requestBody: undefined,
+    responseBody: undefined,
     refused: hop.refused ?? [],
     sessionIdAfter: after,
     jarAfter: after ? [{ name: 'sid', value: after, domain: 'shop.example.test', path: '/', secure: false, httpOnly: true, hostOnly: true, expires: null }] : [],

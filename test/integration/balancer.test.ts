@@ -30,7 +30,7 @@ describe('balancer', () => {
     const b = await backend('app-2');
     const records: ProxyRecord[] = [];
     const balancer = await startBalancer({
-      targets: [a, b].map((t, index) => ({ name: t.name, url: t.url, index })),
+      targets: [a, b].map((t, index) => ({ name: t.name, url: t.url, index, up: true, inFlight: 0 })),
       strategy: createStrategy('round-robin'),
       onRecord: (r) => records.push(r),
     });
@@ -53,7 +53,7 @@ describe('balancer', () => {
   test('reuses backend connections (keep-alive agent) instead of one per request', async () => {
     const a = await backend('app-1');
     const balancer = await startBalancer({
-      targets: [{ name: a.name, url: a.url, index: 0 }],
+      targets: [{ name: a.name, url: a.url, index: 0, up: true, inFlight: 0 }],
       strategy: createStrategy('round-robin'),
       onRecord: () => {},
     });
@@ -70,7 +70,7 @@ describe('balancer', () => {
     const url = a.url;
     await new Promise((resolve) => servers.pop()!.close(resolve));
     const records: ProxyRecord[] = [];
-    const balancer = await startBalancer({ targets: [{ name: 'app-1', url, index: 0 }], strategy: createStrategy('round-robin'), onRecord: (r) => records.push(r) });
+    const balancer = await startBalancer({ targets: [{ name: 'app-1', url, index: 0, up: true, inFlight: 0 }], strategy: createStrategy('round-robin'), onRecord: (r) => records.push(r) });
     try {
       const response = await request(`${balancer.url}/`);
       expect(response.statusCode).toBe(502);
@@ -82,7 +82,7 @@ describe('balancer', () => {
   });
 
   test('stop is idempotent', async () => {
-    const balancer = await startBalancer({ targets: [{ name: 'x', url: 'http://127.0.0.1:9', index: 0 }], strategy: createStrategy('round-robin'), onRecord: () => {} });
+    const balancer = await startBalancer({ targets: [{ name: 'x', url: 'http://127.0.0.1:9', index: 0, up: true, inFlight: 0 }], strategy: createStrategy('round-robin'), onRecord: () => {} });
     await Promise.all([balancer.stop(), balancer.stop()]);
     await balancer.stop();
   });

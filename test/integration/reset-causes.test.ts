@@ -14,12 +14,16 @@ describe.concurrent('every built-in scenario', () => {
     const scenario = loadScenario(name);
     const cause = scenario.demonstrates ?? 'none';
 
-    test(`${name}: reports ${cause === 'none' ? 'no reset' : `only ${cause} resets`}`, async () => {
+    test(`${name}: reports ${cause === 'none' ? 'no reset' : cause === 'lost-update' ? 'lost updates' : `only ${cause} resets`}`, async () => {
       const result = await runBuiltIn(name);
       expect(result.errors).toBe(0);
       if (cause === 'none') {
         expect(result.resets).toEqual([]);
         expect(result.passed).toBe(true);
+      } else if (cause === 'lost-update') {
+        // A consistency scenario: no reset but the logout it asks for; anomalies in the records.
+        expect(result.resets.every((v) => v.expected)).toBe(true);
+        expect(result.anomalies.some((a) => a.kind === 'lost-update')).toBe(true);
       } else {
         expect(result.resets.length).toBeGreaterThan(0);
         expect(result.resets.map((v) => v.cause)).toEqual(result.resets.map(() => cause));
@@ -31,6 +35,7 @@ describe.concurrent('every built-in scenario', () => {
       test(`${name}: runs clean without its misconfiguration (--fixed)`, async () => {
         const result = await runBuiltIn(name, { fixed: true });
         expect(result.resets.filter((v) => !v.expected)).toEqual([]);
+        expect(result.anomalies).toEqual([]);
         expect(result.failures).toEqual([]);
         expect(result.passed).toBe(true);
       });

@@ -12,6 +12,7 @@ const OPTIONS: SessionOptions = {
   secureCookie: 'auto',
   cookieMaxAgeMs: 0,
   rolling: true,
+  writes: 'whole',
 };
 
 function request(cookie?: string): IncomingMessage {
@@ -166,5 +167,62 @@ describe('session layer', () => {
     expect(sidCookie(created)).toMatch(/Max-Age=60/);
     const again = await manager.begin(request(`sid=${idFrom(created)}`), 1);
     expect(sidCookie(await again.commit(false))).toMatch(/Max-Age=60/);
+  });
+
+  describe('concurrent requests of one user', () => {
+    async function twoConcurrentAdds(writes: 'whole' | 'locking') {
+      const store = new MemoryStore();
+      const manager = new SessionManager(store, { ...OPTIONS, writes });
+      const id = await firstVisit(manager);
+      // Both load the same record before either saves: the race of tj/connect-redis #75.
+      const a = await manager.begin(request(`sid=${id}`), 1);
+      const b = await manager.begin(request(`sid=${id}`), 1);
+      const add = (sku: string) => (record: { data: Record<string, unknown> }) => {
+        record.data.cart = [...((record.data.cart as string[] | undefined) ?? []), sku];
+      };
+      a.change(add('book'));
+      b.change(add('pen'));
+      await a.commit(false);
+      await b.commit(false);
+      return (await store.get(id))?.data.cart;
+    }
+
+    test('whole-record writes: the last writer wins and one item is lost', async () => {
+      expect(await twoConcurrentAdds('whole')).toEqual(['pen']);
+    });
+
+    test('locking writes: both items are kept', async () => {
+      expect(await twoConcurrentAdds('locking')).toEqual(['book', 'pen']);
+    });
+
+    test('locking writes never bring back a session destroyed meanwhile', async () => {
+      const store = new MemoryStore();
+      const manager = new SessionManager(store, { ...OPTIONS, writes: 'locking' });
+      const id = await firstVisit(manager);
+      const slow = await manager.begin(request(`sid=${id}`), 1);
+      const logout = await manager.begin(request(`sid=${id}`), 1);
+      await logout.destroy();
+      await logout.commit(false);
+      slow.change((record) => {
+        record.data.cart = ['book'];
+      });
+      expect((await slow.commit(false)).write).toBe('none');
+      expect(await store.get(id)).toBeUndefined();
+    });
+
+    test('whole-record writes do bring it back (tj/connect-redis #328)', async () => {
+      const store = new MemoryStore();
+      const manager = new SessionManager(store, OPTIONS);
+      const id = await firstVisit(manager);
+      const slow = await manager.begin(request(`sid=${id}`), 1);
+      const logout = await manager.begin(request(`sid=${id}`), 1);
+      await logout.destroy();
+      await logout.commit(false);
+      slow.change((record) => {
+        record.data.cart = ['book'];
+      });
+      expect((await slow.commit(false)).write).toBe('set');
+      expect(await store.get(id)).toBeDefined();
+    });
   });
 });
