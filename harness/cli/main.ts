@@ -17,11 +17,14 @@ import { builtInScenarioNames, loadScenario } from '../scenario/load.js';
 import { planRun } from '../scenario/plan.js';
 import { runDemo } from './demo.js';
 import { formatRun, formatScenarioList, runToJson } from './report.js';
+import { COMPARE_FORMATS, compare, formatComparison, type CompareFormat } from '../compare/compare.js';
 
 const USAGE = `session-lab — reproduce and explain web session resets behind a load balancer
 
 Usage:
   session-lab run <scenario name or file> [options]
+  session-lab compare --scenario X [--stores a,b] [--balancers a,b] [--faults none,F] [--servers N]
+                      [--users N] [--requests N] [--fixed] [--format table|markdown|json|csv]
   session-lab scenarios
   session-lab demo
   session-lab help
@@ -136,12 +139,64 @@ async function commandRun(args: string[]): Promise<number> {
   });
 }
 
+function listFlag<T extends string>(name: string, value: string | undefined, choices: readonly T[] | undefined, fallback: T[]): T[] {
+  if (value === undefined) return fallback;
+  const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+  if (items.length === 0) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${name}: expected a comma-separated list, got ${JSON.stringify(value)}`);
+  if (choices) for (const item of items) choiceFlag(name, item, choices);
+  return items as T[];
+}
+
+async function commandCompare(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: false,
+    options: {
+      scenario: { type: 'string' },
+      stores: { type: 'string' },
+      balancers: { type: 'string' },
+      faults: { type: 'string' },
+      servers: { type: 'string' },
+      users: { type: 'string' },
+      requests: { type: 'string' },
+      format: { type: 'string' },
+      fixed: { type: 'boolean', default: false },
+    },
+  });
+  void positionals;
+  if (!values.scenario) throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--scenario: expected a scenario name or file');
+  const stores = listFlag<StoreKind>('stores', values.stores, STORE_KINDS, ['memory', 'redis']);
+  const balancers = listFlag<BalancerName>('balancers', values.balancers, BALANCER_NAMES, ['round-robin', 'sticky']);
+  const faults = listFlag<string>('faults', values.faults, undefined, ['none']);
+  for (const fault of faults) if (fault !== 'none') validateFault(fault, '--faults');
+  const format = choiceFlag<CompareFormat>('format', values.format, COMPARE_FORMATS) ?? 'table';
+  const scenario = loadScenario(values.scenario);
+  const total = stores.length * balancers.length * faults.length;
+  let done = 0;
+  const rows = await compare(scenario, {
+    stores,
+    balancers,
+    faults,
+    servers: integerFlag('servers', values.servers, 1, 64),
+    users: integerFlag('users', values.users, 1, 100_000),
+    requests: integerFlag('requests', values.requests, 1, 10_000_000),
+    fixed: values.fixed,
+    signal: interrupt.signal,
+    withCluster,
+    onStart: (label) => process.stderr.write(`[${++done}/${total}] ${scenario.name} on ${label}…\n`),
+  });
+  process.stdout.write(`${formatComparison(rows, format)}\n`);
+  return interrupted ? 130 : 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'run':
         return await commandRun(rest);
+      case 'compare':
+        return await commandCompare(rest);
       case 'scenarios':
         parseArgs({ args: rest, options: {} });
         process.stdout.write(`${formatScenarioList(builtInScenarioNames().map((name) => loadScenario(name)))}\n`);
@@ -156,7 +211,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${USAGE}\n`);
         return command === undefined ? 2 : 0;
       default:
-        throw new HarnessError('SLAB_ERR_OPTION_INVALID', `unknown command ${JSON.stringify(command)}: expected run, scenarios, demo or help`);
+        throw new HarnessError('SLAB_ERR_OPTION_INVALID', `unknown command ${JSON.stringify(command)}: expected run, compare, scenarios, demo or help`);
     }
   } catch (error) {
     if (isHarnessError(error)) {

@@ -20,6 +20,13 @@ export interface Site {
 
 export interface NetworkOptions {
   connections?: number;
+  /** The loopback address connections come from (127.0.x.y), so users can look like different clients. */
+  localAddress?: string;
+}
+
+/** The i-th client address (from 0): 127.0.1.1, 127.0.1.2, … 127.0.1.254, 127.0.2.1, … */
+export function clientAddress(index: number): string {
+  return `127.0.${1 + Math.floor(index / 254) % 254}.${1 + (index % 254)}`;
 }
 
 function connectError(code: string, message: string): Error {
@@ -27,12 +34,14 @@ function connectError(code: string, message: string): Error {
 }
 
 /** An undici dispatcher that reaches `site` by name, and loopback addresses as they are. */
-export function createSiteDispatcher(site: Site, { connections = 256 }: NetworkOptions = {}): Agent {
+export function createSiteDispatcher(site: Site, { connections = 256, localAddress }: NetworkOptions = {}): Agent {
   const connector = buildConnector({ ca: site.ca, timeout: 10_000 });
   const apex = site.hostname.split('.').slice(1).join('.');
   return new Agent({
     connections,
     keepAliveTimeout: 10_000,
+    // undici passes it to connect() below with every connection.
+    localAddress,
     connect(options, callback) {
       const { hostname, protocol } = options;
       if (hostname === 'localhost' || isIP(hostname)) {

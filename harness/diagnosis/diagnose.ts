@@ -147,6 +147,24 @@ export function diagnose(history: History): Verdict[] {
           : `${made}; request routed to ${r.backend}, whose store never had it (sessions live in each server's own memory)${moved}`,
       };
     }
+    // A request on this session that died with its backend: it may have rotated the id
+    // (login) and destroyed the old one before the crash, so the new one never arrived.
+    const crashed = history.requests.find(
+      (f) =>
+        f !== r &&
+        f.sessionIdSent === r.sessionIdSent &&
+        f.time < r.time &&
+        (f.error || f.status === 502) &&
+        f.proxy?.backend !== undefined &&
+        history.events.some((e) => e.backend === f.proxy!.backend && (e.kind === 'backend-killed' || e.kind === 'backend-restarted') && e.time >= f.time && e.time <= f.time + f.durationMs),
+    );
+    if (crashed) {
+      const event = history.events.find((e) => e.backend === crashed.proxy!.backend && (e.kind === 'backend-killed' || e.kind === 'backend-restarted') && e.time >= crashed.time)!;
+      return {
+        cause: 'code',
+        evidence: `${made}; step ${crashed.step} (${describe(crashed)}) was cut off when ${describeEvent(event)}, mid-request: it had already ended ${label(hash)} (a login rotates the id), and its answer with the new id never reached the client`,
+      };
+    }
     if (perProcessStore && r.backend) {
       const restarted = backendEvent(r.backend, trace.lastWrite - 1, answered);
       if (restarted) return { cause: 'replication', evidence: `${made}; ${describeEvent(restarted)} and its sessions were in memory` };

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { parseCookie } from 'cookie';
 import { setTimeout as delay } from 'node:timers/promises';
 import { REQUEST_ID_HEADER, type ProxyRecord } from '../balancer/proxy.js';
-import { createSiteDispatcher } from '../client/network.js';
+import { clientAddress, createSiteDispatcher } from '../client/network.js';
 import { checkConsistency, type Anomaly } from '../consistency/check.js';
 import { VirtualUser, type ClientExchange } from '../client/virtual-user.js';
 import type { StartedCluster } from '../cluster.js';
@@ -35,6 +35,13 @@ export interface RunOptions {
   client?: ScenarioClient;
   /** Run without the scenario's misconfiguration: no reset is expected anywhere. */
   fixed?: boolean;
+  /**
+   * How many distinct client addresses the users come from (127.0.x.y):
+   * user u uses address (u-1) mod N. Default: one per user, as real users,
+   * up to 1000 (beyond that users share, as behind NATs, which bounds the
+   * open connections); 1 puts everyone behind one NAT.
+   */
+  clientAddresses?: number;
 }
 
 /** Bodies kept in the history, for the consistency checker; larger ones are left out. */
@@ -159,7 +166,17 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   const runId = randomBytes(3).toString('hex');
   const total = users * repeat * requestsPerRun;
   const records: RequestRecord[] = [];
-  const dispatcher = createSiteDispatcher(cluster.site);
+  const addresses = Math.min(positiveInteger('clientAddresses', options.clientAddresses ?? Math.min(users, 1000)), 60_000);
+  const dispatchers = new Map<number, ReturnType<typeof createSiteDispatcher>>();
+  const dispatcherFor = (user: number) => {
+    const index = (user - 1) % addresses;
+    let dispatcher = dispatchers.get(index);
+    if (!dispatcher) {
+      dispatcher = createSiteDispatcher(cluster.site, { localAddress: clientAddress(index), connections: Math.max(4, Math.ceil(256 / addresses)) });
+      dispatchers.set(index, dispatcher);
+    }
+    return dispatcher;
+  };
   const started = Date.now();
   let done = 0;
 
@@ -265,7 +282,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
       const browsers = new Map<number, VirtualUser>();
       const browserFor = (browser: number) => {
         let vu = browsers.get(browser);
-        if (!vu) browsers.set(browser, (vu = new VirtualUser(dispatcher, policy)));
+        if (!vu) browsers.set(browser, (vu = new VirtualUser(dispatcherFor(user), policy)));
         return vu;
       };
       let previousBody: string | undefined;
@@ -302,7 +319,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   } finally {
     for (const timer of timers) clearTimeout(timer);
     await Promise.all(firing);
-    await dispatcher.close();
+    await Promise.all([...dispatchers.values()].map((dispatcher) => dispatcher.close()));
   }
 
   // Join the balancer's records by request id.

@@ -274,4 +274,57 @@ describe('diagnosis', () => {
     );
     expect(verdicts).toEqual([]);
   });
+
+  describe('faults during the run, from the history\'s events', () => {
+    const event = (kind: string, backend: string | undefined, at: number, fault: string) => ({ time: 1_000_000 + at, kind, backend, fault }) as never;
+
+    test('a sticky user re-pinned after its backend was killed: replication, naming the kill', () => {
+      const h = history('memory', [
+        { step: 1, request: 'POST /login', backend: 'app-1', session: 'created', issued: A, user: 'alice', at: 10 },
+        { step: 2, backend: 'app-2', session: 'unknown-id', jar: A, issued: B, at: 100 },
+      ]);
+      h.events = [event('run-started', undefined, 0, ''), event('backend-killed', 'app-1', 50, 'kill-backend')];
+      h.requests[1].proxy!.pin = 'repinned';
+      h.requests[1].proxy!.pinnedBefore = 'app-1';
+      const [verdict] = diagnose(h);
+      expect(verdict.cause).toBe('replication');
+      expect(verdict.evidence).toContain('app-1 was killed at 50 ms (fault kill-backend) and its sessions were in memory');
+      expect(verdict.evidence).toContain('the balancer re-pinned the user from app-1 to app-2');
+    });
+
+    test('a backend restarted under its users: replication, "its sessions were in memory"', () => {
+      const h = history('memory', [
+        { step: 1, request: 'POST /login', backend: 'app-2', session: 'created', issued: A, user: 'alice', at: 10 },
+        { step: 2, backend: 'app-2', session: 'unknown-id', jar: A, issued: B, at: 1300 },
+      ]);
+      h.events = [event('run-started', undefined, 0, ''), event('backend-restarted', 'app-2', 1200, 'restart-backend=app-2')];
+      const [verdict] = diagnose(h);
+      expect(verdict).toMatchObject({ cause: 'replication' });
+      expect(verdict.evidence).toContain('app-2 was restarted at 1.2 s (fault restart-backend=app-2) and its sessions were in memory');
+    });
+
+    test('Redis restarted empty: every session lost, and the diagnosis says so', () => {
+      const h = history('redis', [
+        { step: 1, request: 'POST /login', backend: 'app-1', session: 'created', issued: A, user: 'alice', at: 10 },
+        { step: 2, backend: 'app-2', session: 'unknown-id', jar: A, issued: B, at: 300 },
+      ]);
+      h.events = [event('run-started', undefined, 0, ''), event('redis-restarted', undefined, 200, 'restart-redis')];
+      const [verdict] = diagnose(h);
+      expect(verdict.cause).toBe('replication');
+      expect(verdict.evidence).toContain('the shared store was restarted empty at 200 ms (fault restart-redis), and every session in it was lost');
+    });
+
+    test('a login cut off by its backend\'s crash after rotating the id: code, naming the crash', () => {
+      const h = history('redis', [
+        { step: 1, request: 'GET /', backend: 'app-1', session: 'created', issued: A, at: 0 },
+        { step: 2, request: 'POST /login', backend: 'app-2', session: 'loaded', jar: A, at: 100 },
+        { step: 3, backend: 'app-3', session: 'unknown-id', jar: A, issued: B, at: 300 },
+      ]);
+      Object.assign(h.requests[1], { status: 502, backend: undefined, sessionStatus: undefined, backendSessionHash: undefined, durationMs: 50 });
+      h.events = [event('run-started', undefined, 0, ''), event('backend-killed', 'app-2', 120, 'kill-backend=app-2')];
+      const [verdict] = diagnose(h);
+      expect(verdict).toMatchObject({ step: 3, cause: 'code' });
+      expect(verdict.evidence).toContain('step 2 (POST /login) was cut off when app-2 was killed at 120 ms');
+    });
+  });
 });

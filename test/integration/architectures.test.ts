@@ -1,0 +1,136 @@
+/** Balancing strategies and faults during a run, on real clusters; and the compare command. */
+import { describe, expect, test } from 'vitest';
+import type { RunResult } from '../../harness/runner/run.js';
+import { runCli } from '../helpers/cli.js';
+import { runBuiltIn } from '../helpers/scenario-run.js';
+
+/** Each user's last backend before the first event that hit a backend, and who had requests after it. */
+function pinnedAtFault(result: RunResult) {
+  const hit = result.events.find((e) => e.kind === 'backend-killed' || e.kind === 'backend-restarted')!;
+  const last = new Map<number, string | undefined>();
+  const after = new Set<number>();
+  for (const r of [...result.records].sort((a, b) => a.time - b.time)) {
+    if (r.time + r.durationMs <= hit.time) last.set(r.user, r.backend);
+    else if (r.time > hit.time) after.add(r.user);
+  }
+  const pinned = [...last].filter(([, backend]) => backend === hit.backend).map(([user]) => user);
+  return { hit, pinned, after };
+}
+
+describe.concurrent('sticky sessions in memory', () => {
+  test('no fault: no reset, each user stays on one backend', async () => {
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'memory', balancer: 'sticky' }, users: 10 });
+    expect(result.resets).toEqual([]);
+    for (let user = 1; user <= 10; user++) {
+      expect(new Set(result.records.filter((r) => r.user === user).map((r) => r.backend)).size).toBe(1);
+    }
+  });
+
+  test('kill-backend: resets for exactly the users pinned to it who came back, cause replication naming the kill', async () => {
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'memory', balancer: 'sticky' }, users: 12, faults: ['kill-backend=app-1,after=24'] });
+    const { hit, pinned, after } = pinnedAtFault(result);
+    expect(hit.backend).toBe('app-1');
+    const expected = pinned.filter((user) => after.has(user)).sort((a, b) => a - b);
+    expect(expected.length).toBeGreaterThan(0);
+    expect([...new Set(result.resets.map((v) => v.user))].sort((a, b) => a - b)).toEqual(expected);
+    for (const v of result.resets) {
+      expect(v.cause).toBe('replication');
+      expect(v.evidence).toContain('app-1 was killed at');
+      expect(v.evidence).toContain('the balancer re-pinned the user from app-1');
+    }
+  });
+
+  test('restart-backend: the users on it lose their sessions; the backend serves again', async () => {
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'memory', balancer: 'sticky' }, users: 12, faults: ['restart-backend=app-2,after=24'] });
+    expect(result.events.map((e) => e.kind)).toContain('backend-restarted');
+    expect(result.resets.length).toBeGreaterThan(0);
+    expect(result.resets.every((v) => v.cause === 'replication' && v.evidence.includes('app-2 was restarted at'))).toBe(true);
+  });
+});
+
+describe.concurrent('shared sessions in Redis', () => {
+  test('a backend kill loses no session', async () => {
+    const result = await runBuiltIn('checkout', { cluster: { store: 'redis', balancer: 'round-robin' }, users: 10, faults: ['kill-backend=app-1,after=10'] });
+    expect(result.events.some((e) => e.kind === 'backend-killed')).toBe(true);
+    expect(result.resets).toEqual([]);
+    const kill = result.events.find((e) => e.kind === 'backend-killed')!;
+    // After the kill, every request gets an answer from a live backend.
+    const after = result.records.filter((r) => r.time > kill.time + 50);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((r) => r.status > 0 && r.status < 500)).toBe(true);
+  });
+
+  test('restart-redis empties every session, and the diagnosis says so', async () => {
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'redis', balancer: 'round-robin' }, users: 8, faults: ['restart-redis,after=16'] });
+    const restart = result.events.find((e) => e.kind === 'redis-restarted')!;
+    expect(restart).toBeDefined();
+    const cameBack = new Set(result.records.filter((r) => r.time > restart.time && r.sessionIdInJar).map((r) => r.user));
+    expect(cameBack.size).toBeGreaterThan(0);
+    expect(new Set(result.resets.map((v) => v.user))).toEqual(cameBack);
+    for (const v of result.resets) {
+      expect(v.cause).toBe('replication');
+      expect(v.evidence).toContain('the shared store was restarted empty');
+    }
+  });
+});
+
+describe.concurrent('client-hash', () => {
+  test('all users of one address go to one backend', async () => {
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'memory', balancer: 'client-hash' }, users: 8, clientAddresses: 1 });
+    expect(new Set(result.records.map((r) => r.backend)).size).toBe(1);
+    expect(new Set(result.records.map((r) => r.proxy?.clientAddress)).size).toBe(1);
+    expect(result.resets).toEqual([]);
+  });
+
+  test('users from different addresses spread over the backends, each staying on its own', async () => {
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'memory', balancer: 'client-hash' }, users: 24 });
+    expect(new Set(result.records.map((r) => r.backend)).size).toBeGreaterThan(1);
+    expect(result.resets).toEqual([]);
+  });
+});
+
+test('the concurrent-cart workload: lost updates with whole records, with a shortest example; none with locking', async () => {
+  const whole = await runBuiltIn('concurrent-cart', { cluster: { store: 'redis' }, users: 3 });
+  const lost = whole.anomalies.filter((a) => a.kind === 'lost-update');
+  expect(lost.length).toBeGreaterThan(0);
+  expect(lost[0].sequence.length).toBeLessThanOrEqual(3);
+  expect(lost[0].sequence.at(-1)?.outcome).toMatch(/^read → \[/);
+  const locking = await runBuiltIn('concurrent-cart', { cluster: { store: 'redis-locking' }, users: 3 });
+  expect(locking.anomalies).toEqual([]);
+  // Every acknowledged add is in the user's cart.
+  for (let user = 1; user <= 3; user++) {
+    const read = locking.records.find((r) => r.user === user && r.path === '/cart')!;
+    expect(JSON.parse(read.responseBody!).cart).toHaveLength(6);
+  }
+});
+
+describe('session-lab compare', () => {
+  test('memory/redis × round-robin/sticky × none/kill-backend: 8 rows, as the architectures predict', async () => {
+    const result = await runCli([
+      'compare', '--scenario', 'login-browse', '--stores', 'memory,redis', '--balancers', 'round-robin,sticky', '--faults', 'none,kill-backend', '--format', 'json',
+    ]);
+    expect(result.code).toBe(0);
+    const rows = JSON.parse(result.stdout);
+    expect(rows).toHaveLength(8);
+    for (const row of rows) {
+      for (const field of ['store', 'balancer', 'fault', 'requests', 'resets', 'resetsByCause', 'anomalies', 'errors', 'p50Ms', 'p95Ms', 'p99Ms', 'rps']) expect(row).toHaveProperty(field);
+    }
+    const row = (store: string, balancer: string, fault: string) => rows.find((r: { store: string; balancer: string; fault: string }) => r.store === store && r.balancer === balancer && r.fault === fault);
+    expect(row('memory', 'round-robin', 'none').resetsByCause.replication).toBeGreaterThan(0);
+    expect(row('memory', 'sticky', 'none').resets).toBe(0);
+    expect(row('redis', 'round-robin', 'none').resets).toBe(0);
+    const killed = row('memory', 'sticky', 'kill-backend');
+    expect(killed.resets).toBeGreaterThan(0);
+    for (const user of killed.usersReset) expect(killed.usersOnFaultTarget).toContain(user);
+  });
+
+  test('markdown and csv formats; bad lists exit 2', async () => {
+    const md = await runCli(['compare', '--scenario', 'login-browse', '--stores', 'redis', '--balancers', 'round-robin', '--format', 'markdown']);
+    expect(md.code).toBe(0);
+    expect(md.stdout.split('\n')[0]).toMatch(/^\| store \| balancer \| fault \| requests \| resets/);
+    const csv = await runCli(['compare', '--scenario', 'login-browse', '--stores', 'redis', '--balancers', 'round-robin', '--format', 'csv']);
+    expect(csv.stdout.split('\n')[1]).toMatch(/^redis,round-robin,none,60,0,/);
+    expect((await runCli(['compare', '--scenario', 'login-browse', '--balancers', 'sticky,weighted'])).code).toBe(2);
+    expect((await runCli(['compare', '--scenario', 'login-browse', '--faults', 'meteor'])).code).toBe(2);
+  });
+});
