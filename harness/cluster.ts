@@ -49,6 +49,8 @@ export interface ClusterOptions {
   logger?: { info(obj: object, msg?: string): void };
   /** Keep backend log lines in the history (default true). */
   recordBackendLog?: boolean;
+  /** Keep every balancer record in history.proxy (default true); off for long runs that stream to disk. */
+  recordProxyHistory?: boolean;
 }
 
 export const CLUSTER_DEFAULTS = {
@@ -58,6 +60,7 @@ export const CLUSTER_DEFAULTS = {
   https: false,
   site: 'shop.example.test',
   recordBackendLog: true,
+  recordProxyHistory: true,
 } as const satisfies Partial<ClusterOptions>;
 
 export interface ResolvedClusterOptions {
@@ -69,6 +72,7 @@ export interface ResolvedClusterOptions {
   session: SessionSettings;
   faults: string[];
   recordBackendLog: boolean;
+  recordProxyHistory: boolean;
 }
 
 export interface StartedCluster {
@@ -94,6 +98,8 @@ export interface StartedCluster {
   drainBackend(name: string, drained: boolean, fault?: string): void;
   /** Records something that happened to the cluster, for the diagnosis. */
   recordEvent(event: Omit<ClusterEvent, 'time'>): void;
+  /** The balancer's record of the request with this X-Slab-Request-Id, handed over once. */
+  takeProxyRecord(requestId: string): ProxyRecord | undefined;
   /** Idempotent; a second call awaits the first. Never throws for dead children. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -129,7 +135,17 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
   for (const spec of faultSpecs) validateFault(spec, 'faults');
   const faults = faultSpecs.filter((spec) => !isScheduledFault(spec)).map((spec) => parseFault(spec, 'faults'));
   return {
-    resolved: { servers: top.servers, store: top.store, balancer: top.balancer, https: top.https, site: top.site, session, faults: faultSpecs, recordBackendLog: top.recordBackendLog },
+    resolved: {
+      servers: top.servers,
+      store: top.store,
+      balancer: top.balancer,
+      https: top.https,
+      site: top.site,
+      session,
+      faults: faultSpecs,
+      recordBackendLog: top.recordBackendLog,
+      recordProxyHistory: top.recordProxyHistory,
+    },
     faults,
   };
 }
@@ -173,6 +189,8 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
 
   const backends: StartedBackend[] = [];
   const targets: BalancerTarget[] = [];
+  // Balancer records waiting for the runner to join them to the client's.
+  const pendingProxyRecords = new Map<string, ProxyRecord>();
   let redis: ProvisionedRedis | undefined;
   let balancer: StartedBalancer | undefined;
   let stopping: Promise<void> | undefined;
@@ -236,7 +254,10 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
     balancer = await startBalancer({
       targets,
       strategy: createStrategy(options.balancer),
-      onRecord: (record: ProxyRecord) => history.proxy.push(record),
+      onRecord: (record: ProxyRecord) => {
+        if (record.requestId) pendingProxyRecords.set(record.requestId, record);
+        if (options.recordProxyHistory) history.proxy.push(record);
+      },
       faults,
       tls,
     });
@@ -268,6 +289,11 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
       recordEvent({ kind: drained ? 'backend-drained' : 'backend-undrained', backend: name, fault, detail: `${name} ${drained ? 'taken out of rotation' : 'back in rotation'}` });
     };
     return {
+      takeProxyRecord: (requestId: string) => {
+        const record = pendingProxyRecords.get(requestId);
+        pendingProxyRecords.delete(requestId);
+        return record;
+      },
       killBackend,
       restartBackend,
       drainBackend,

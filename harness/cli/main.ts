@@ -6,12 +6,11 @@
  * unexpected reset is one); 2 bad input (file, flag, value); 3 missing
  * environment (Redis, Docker); 130 interrupted.
  */
-import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BALANCER_NAMES, type BalancerName } from '../balancer/strategies.js';
 import { STORE_KINDS, startCluster, type ClusterOptions, type StartedCluster, type StoreKind } from '../cluster.js';
 import { HarnessError, isHarnessError } from '../errors.js';
-import { runScenario } from '../runner/run.js';
+import { runScenario, type RunProgress } from '../runner/run.js';
 import { validateFault, FAULT_USAGE } from '../fault/faults.js';
 import { builtInScenarioNames, loadScenario } from '../scenario/load.js';
 import { planRun } from '../scenario/plan.js';
@@ -40,8 +39,12 @@ Options for run:
                        ${FAULT_USAGE}
                        each optionally ending in @PROBABILITY (e.g. strip-cookie@0.5)
   --fixed              run without the scenario's misconfiguration (expect no reset)
+  --duration TIME      keep users going through the scenario for this long (30s, 2m)
+  --requests N         stop after about N requests
+  --client-addresses N users come from N loopback addresses (default: one each, up to 1000)
   --json               print one JSON object instead of the report
-  --history FILE       also write the full history (every hop of every request) as JSON
+  --history FILE       stream the full history (every hop of every request) to FILE as
+                       JSON lines, keeping memory flat on long runs
 
 Redis (for --store redis): REDIS_URL if set; else redis-server from PATH on a
 free port; else a container through testcontainers when Docker answers.
@@ -60,6 +63,37 @@ function onSignal(signal: NodeJS.Signals): void {
   interrupt.abort();
   // A cluster still starting is awaited, then stopped: nothing it starts may outlive us.
   void Promise.allSettled([...active].map(async (starting) => (await starting).stop())).then(() => process.exit(130));
+}
+
+/** `30s`, `1.5m`, `500ms`, `90` (seconds). */
+function durationFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value);
+  const ms = match ? Number(match[1]) * (match[2] === 'ms' ? 1 : match[2] === 'm' ? 60_000 : 1000) : NaN;
+  if (!(ms >= 1 && ms <= 24 * 3600_000)) {
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${name}: expected a duration like 30s, 2m or 500ms (at most 24 h), got ${JSON.stringify(value)}`);
+  }
+  return ms;
+}
+
+/** A live progress line on a terminal (stderr), at most ten updates a second; nothing elsewhere. */
+function progressLine(): { update: (p: RunProgress) => void; done: () => void } {
+  if (!process.stderr.isTTY) return { update: () => {}, done: () => {} };
+  let last = 0;
+  let shown = false;
+  return {
+    update: ({ done, total, resets, elapsedMs }) => {
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      shown = true;
+      const rate = elapsedMs > 0 ? Math.round((done / elapsedMs) * 1000) : 0;
+      process.stderr.write(`\r\x1b[K${done}${total ? `/${total}` : ''} requests, ${rate} req/s, ${resets} reset${resets === 1 ? '' : 's'}, ${(elapsedMs / 1000).toFixed(1)} s`);
+    },
+    done: () => {
+      if (shown) process.stderr.write('\r\x1b[K');
+    },
+  };
 }
 
 function integerFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
@@ -108,6 +142,9 @@ async function commandRun(args: string[]): Promise<number> {
       concurrency: { type: 'string' },
       fault: { type: 'string', multiple: true },
       fixed: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      requests: { type: 'string' },
+      'client-addresses': { type: 'string' },
       json: { type: 'boolean', default: false },
       history: { type: 'string' },
     },
@@ -123,16 +160,23 @@ async function commandRun(args: string[]): Promise<number> {
   const faults = values.fault ?? [];
   for (const spec of faults) validateFault(spec); // bad names exit 2 before anything starts
   const runOptions = {
-    users: integerFlag('users', values.users, 1, 100_000),
-    repeat: integerFlag('repeat', values.repeat, 1, 100_000),
+    users: integerFlag('users', values.users, 1, 1_000_000),
+    repeat: integerFlag('repeat', values.repeat, 1, 1_000_000),
     concurrency: integerFlag('concurrency', values.concurrency, 1, 10_000),
+    durationMs: durationFlag('duration', values.duration),
+    maxRequests: integerFlag('requests', values.requests, 1, 100_000_000),
+    clientAddresses: integerFlag('client-addresses', values['client-addresses'], 1, 60_000),
+    historyFile: values.history,
   };
   const scenario = loadScenario(positionals[0]);
   const plan = planRun(scenario, { fixed: values.fixed, cluster: cliCluster, faults });
+  // Streaming to a file: keep nothing per request in memory.
+  const clusterOptions = values.history ? { ...plan.cluster, recordProxyHistory: false, recordBackendLog: false } : plan.cluster;
 
-  return withCluster(plan.cluster, async (cluster) => {
-    const result = await runScenario(cluster, scenario, { ...runOptions, client: plan.client, fixed: plan.fixed, signal: interrupt.signal });
-    if (values.history) writeFileSync(values.history, JSON.stringify(cluster.history, null, 1));
+  return withCluster(clusterOptions, async (cluster) => {
+    const progress = progressLine();
+    const result = await runScenario(cluster, scenario, { ...runOptions, client: plan.client, fixed: plan.fixed, signal: interrupt.signal, onProgress: progress.update });
+    progress.done();
     if (values.json) process.stdout.write(`${JSON.stringify(runToJson(result))}\n`);
     else process.stdout.write(`${formatRun(result, { cookieName: cluster.options.session.cookieName })}\n`);
     return result.passed ? 0 : 1;

@@ -59,10 +59,11 @@ export function formatRun(result: RunResult, options: { maxResets?: number; cook
     '',
     `  requests   ${result.requests} (${perBackend})`,
     `  errors     ${result.errors}`,
-    `  resets     ${result.resets.length}${causes ? ` (${causes})` : ''}`,
-    `  anomalies  ${result.anomalies.length}${result.anomalies.length ? ` (${[...new Set(result.anomalies.map((a) => a.kind))].join(', ')})` : ''}`,
+    `  resets     ${result.resetsTotal}${causes ? ` (${causes})` : ''}`,
+    `  anomalies  ${result.anomaliesTotal}${result.anomaliesTotal ? ` (${[...new Set(result.anomalies.map((a) => a.kind))].join(', ')})` : ''}`,
     `  latency    p50 ${result.latencyMs.p50.toFixed(1)} ms, p95 ${result.latencyMs.p95.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms`,
   );
+  if (result.historyFile) out.push(`  history    ${result.historyFile} (JSON lines: topology, every request, events)`);
   if (result.resets.length) {
     out.push('', 'Resets');
     const byKey = new Map(result.records.map((r) => [`${r.user}/${r.run}/${r.step}`, r]));
@@ -71,7 +72,7 @@ export function formatRun(result: RunResult, options: { maxResets?: number; cook
       const record = byKey.get(`${v.user}/${v.run}/${v.step}`);
       if (record) for (const line of hops(record, options.cookieName)) out.push(`      ${line}`);
     }
-    if (result.resets.length > max) out.push(`  … and ${result.resets.length - max} more (--json lists them all)`);
+    if (result.resetsTotal > max) out.push(`  … and ${result.resetsTotal - max} more (--json lists ${result.resetsTotal > result.resets.length ? `the first ${result.resets.length}` : 'them all'})`);
     out.push('', 'What the causes mean');
     for (const cause of Object.keys(result.resetsByCause) as ResetCause[]) {
       if (result.resetsByCause[cause] > 0) out.push(`  ${cause}: ${CAUSE_EXPLAINED[cause]}`);
@@ -83,7 +84,7 @@ export function formatRun(result: RunResult, options: { maxResets?: number; cook
       out.push(`  user ${anomaly.user}${anomaly.run > 1 ? `, run ${anomaly.run}` : ''}, ${anomaly.session}: ${anomaly.kind}`, `    ${anomaly.evidence}`);
       for (const op of anomaly.sequence) out.push(`      step ${op.step} ${op.request} [${op.invokedAt}–${op.completedAt} ms]: ${op.outcome}`);
     }
-    if (result.anomalies.length > max) out.push(`  … and ${result.anomalies.length - max} more (--json lists them all)`);
+    if (result.anomaliesTotal > max) out.push(`  … and ${result.anomaliesTotal - max} more (--json lists them)`);
   }
   for (const person of result.people.slice(0, max)) {
     out.push(
@@ -95,13 +96,13 @@ export function formatRun(result: RunResult, options: { maxResets?: number; cook
   if (result.failures.length) {
     out.push('', 'Failed expectations');
     for (const f of result.failures.slice(0, max)) out.push(`  user ${f.user}${f.run > 1 ? `, run ${f.run}` : ''}, step ${f.step} ${f.request}: ${f.message}`);
-    if (result.failures.length > max) out.push(`  … and ${result.failures.length - max} more (--json lists them all)`);
+    if (result.failuresTotal > max) out.push(`  … and ${result.failuresTotal - max} more (--json lists them)`);
   }
   out.push(
     '',
     result.passed
       ? 'PASSED: every expectation held.'
-      : `FAILED: ${result.failures.length} failed expectation${result.failures.length === 1 ? '' : 's'}${result.resets.some((v) => !v.expected) ? `, ${result.resets.filter((v) => !v.expected).length} unexpected reset(s)` : ''}.`,
+      : `FAILED: ${result.failuresTotal} failed expectation${result.failuresTotal === 1 ? '' : 's'}${result.resets.some((v) => !v.expected) ? `, ${result.resets.filter((v) => !v.expected).length}${result.resetsTotal > result.resets.length ? '+' : ''} unexpected reset(s)` : ''}.`,
   );
   return out.join('\n');
 }

@@ -104,7 +104,7 @@ export async function compare(scenario: Scenario, options: CompareOptions): Prom
             requests: result.requests,
             resets: unexpected.length,
             resetsByCause,
-            anomalies: result.anomalies.length,
+            anomalies: result.anomaliesTotal,
             anomaliesByKind: countAnomalies(result.anomalies),
             errors: result.errors,
             p50Ms: round(result.latencyMs.p50),

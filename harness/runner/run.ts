@@ -1,36 +1,57 @@
 /**
- * Runs a scenario against a started cluster: V virtual users × R
- * repetitions, users concurrent (bounded), each user's steps in order.
- * Every request becomes one history record joining the client's view with
- * the balancer's and the backend's; then the diagnosis reads the history.
+ * Runs a scenario against a started cluster: V virtual users × R passes
+ * (or passes until a duration or request count is reached), users
+ * concurrent and bounded, each user's steps in order. Every request becomes
+ * one history record joining the client's view with the balancer's and the
+ * backend's; each user's pass is settled (diagnosed, checked, counted) as
+ * soon as it ends, and with a history file it is streamed to disk and
+ * dropped, so a long run's memory stays flat.
  */
 import { randomBytes } from 'node:crypto';
-import { parseCookie } from 'cookie';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
-import { REQUEST_ID_HEADER, type ProxyRecord } from '../balancer/proxy.js';
+import { parseCookie } from 'cookie';
+import { REQUEST_ID_HEADER } from '../balancer/proxy.js';
 import { clientAddress, createSiteDispatcher } from '../client/network.js';
-import { checkConsistency, type Anomaly } from '../consistency/check.js';
 import { VirtualUser, type ClientExchange } from '../client/virtual-user.js';
 import type { StartedCluster } from '../cluster.js';
-import { countByCause, diagnose, sessionsPerPerson, type PersonSessions, type ResetCause, type Verdict } from '../diagnosis/diagnose.js';
+import type { Anomaly } from '../consistency/check.js';
+import type { PersonSessions, ResetCause, Verdict } from '../diagnosis/diagnose.js';
 import { HarnessError } from '../errors.js';
-import type { ClusterEvent, RequestRecord } from '../history/history.js';
 import { isScheduledFault, parseScheduledFault } from '../fault/faults.js';
 import type { ScheduledFault } from '../fault/scheduled/scheduled-fault.js';
+import type { ClusterEvent, RequestRecord } from '../history/history.js';
 import { planRun } from '../scenario/plan.js';
 import type { Scenario, ScenarioClient, ScenarioStep } from '../scenario/schema.js';
 import { checkExpectations } from './expectations.js';
+import { expandSteps, fill, requestsPerRun, stepUrl } from './steps.js';
+import { Tally, type ExpectationFailure } from './tally.js';
+
+export type { ExpectationFailure } from './tally.js';
+
+export interface RunProgress {
+  done: number;
+  /** Undefined for a run bounded by time. */
+  total: number | undefined;
+  resets: number;
+  elapsedMs: number;
+}
 
 export interface RunOptions {
   /** Virtual users, each with its own cookie jar. */
   users?: number;
-  /** Times each user runs the scenario, each time with a new, empty jar. */
+  /** Passes each user makes through the scenario, each with a new, empty jar (default 1; unbounded with durationMs). */
   repeat?: number;
+  /** Stop starting new passes after this long (ms). */
+  durationMs?: number;
+  /** Stop after about this many requests (the passes in flight finish). */
+  maxRequests?: number;
   /** Users in flight at once. */
   concurrency?: number;
   /** Stops issuing requests when aborted. */
   signal?: AbortSignal;
-  onProgress?: (done: number, total: number) => void;
+  onProgress?: (progress: RunProgress) => void;
   /** The scenario's client settings as planned (planRun); by default, the scenario's own. */
   client?: ScenarioClient;
   /** Run without the scenario's misconfiguration: no reset is expected anywhere. */
@@ -42,20 +63,21 @@ export interface RunOptions {
    * open connections); 1 puts everyone behind one NAT.
    */
   clientAddresses?: number;
+  /**
+   * Stream every record to this file as JSON lines, each with a `type`: the
+   * topology, then each
+   * request as its user's pass ends, then the events) instead of keeping
+   * them: memory stays flat. The result then keeps only example records.
+   */
+  historyFile?: string;
 }
 
 /** Bodies kept in the history, for the consistency checker; larger ones are left out. */
 const BODY_LIMIT = 4096;
+/** Passes per user when a run is bounded by time or count only. */
+const OPEN_ENDED_REPEAT = 1_000_000_000;
 
 export const RUN_DEFAULTS = { users: 1, repeat: 1, concurrency: 64 } as const;
-
-export interface ExpectationFailure {
-  user: number;
-  run: number;
-  step: number;
-  request: string;
-  message: string;
-}
 
 export interface RunResult {
   scenario: string;
@@ -70,49 +92,27 @@ export interface RunResult {
   requests: number;
   /** Requests that got no response, or a 5xx. */
   errors: number;
+  /** The resets (the first 10 000 of resetsTotal). */
   resets: Verdict[];
+  resetsTotal: number;
   resetsByCause: Record<ResetCause, number>;
-  /** What the consistency checker found in the session records. */
+  /** What the consistency checker found in the session records (the first 10 000). */
   anomalies: Anomaly[];
+  anomaliesTotal: number;
   /** Users who used several browsers: separate sessions, not resets. */
   people: PersonSessions[];
+  /** Expectations that did not hold (the first 10 000 of failuresTotal). */
   failures: ExpectationFailure[];
+  failuresTotal: number;
   requestsPerBackend: Record<string, number>;
   /** What happened to the cluster during the run (scheduled faults). */
   events: ClusterEvent[];
   latencyMs: { p50: number; p95: number; p99: number };
   durationMs: number;
   passed: boolean;
-  /** This run's records, also in cluster.history. */
+  /** This run's records (all of them, or examples when streamed to historyFile). */
   records: RequestRecord[];
-}
-
-interface PlannedStep {
-  number: number;
-  step: ScenarioStep;
-  /** For a `together` group: its requests, each with its own number. */
-  group?: { number: number; step: ScenarioStep }[];
-}
-
-function expandSteps(scenario: Scenario): PlannedStep[] {
-  const planned: PlannedStep[] = [];
-  let number = 0;
-  for (const step of scenario.steps) {
-    for (let i = 0; i < (step.repeat ?? 1); i++) {
-      if (step.together) {
-        const group = step.together.map((inner) => ({ number: ++number, step: inner }));
-        planned.push({ number: group[0].number, step, group });
-      } else {
-        planned.push({ number: ++number, step });
-      }
-    }
-  }
-  return planned;
-}
-
-/** Fills `{{user}}`, `{{run}}` and `{{step}}` in a path or body, so each user's data is its own. */
-function fill(text: string, values: { user: number; run: number; step: number }): string {
-  return text.replace(/\{\{(user|run|step)\}\}/g, (_, key: 'user' | 'run' | 'step') => String(values[key]));
+  historyFile?: string;
 }
 
 function positiveInteger(field: string, value: number): number {
@@ -122,50 +122,52 @@ function positiveInteger(field: string, value: number): number {
   return value;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Where a step goes: the URL as the user's browser would have it. */
-function stepUrl(cluster: StartedCluster, client: ScenarioClient, step: ScenarioStep, previousBody: string | undefined): string {
-  if (step.follow) {
-    let link: unknown;
-    try {
-      link = (JSON.parse(previousBody ?? '') as Record<string, unknown>)[step.follow];
-    } catch {
-      link = undefined;
-    }
-    if (typeof link !== 'string' || !/^https?:\/\//.test(link)) {
-      throw new Error(`follow: the previous response has no absolute URL in field "${step.follow}"`);
-    }
-    return link;
+/** Appends JSON lines to a file, one writer at a time, waiting for the disk when it is behind. */
+class LineWriter {
+  readonly #out: WriteStream;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(path: string) {
+    this.#out = createWriteStream(path);
   }
-  const scheme = step.scheme ?? client.scheme ?? (cluster.options.https ? 'https' : 'http');
-  const host = client.host ?? 'site';
-  if (host === 'site') return new URL(step.path!, cluster.siteUrl(scheme)).toString();
-  const port = scheme === 'https' ? cluster.site.httpsPort : cluster.site.httpPort;
-  return new URL(step.path!, `${scheme}://${host}:${port}/`).toString();
+
+  write(values: unknown[]): Promise<void> {
+    this.#queue = this.#queue.then(async () => {
+      for (const value of values) if (!this.#out.write(`${JSON.stringify(value)}\n`)) await once(this.#out, 'drain');
+    });
+    return this.#queue;
+  }
+
+  async close(): Promise<void> {
+    await this.#queue;
+    this.#out.end();
+    await once(this.#out, 'finish');
+  }
 }
 
 export async function runScenario(cluster: StartedCluster, scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
   const users = positiveInteger('users', options.users ?? RUN_DEFAULTS.users);
-  const repeat = positiveInteger('repeat', options.repeat ?? RUN_DEFAULTS.repeat);
+  const openEnded = options.durationMs !== undefined || options.maxRequests !== undefined;
+  const repeat = positiveInteger('repeat', options.repeat ?? (openEnded ? OPEN_ENDED_REPEAT : RUN_DEFAULTS.repeat));
   const concurrency = positiveInteger('concurrency', options.concurrency ?? RUN_DEFAULTS.concurrency);
   const fixed = options.fixed ?? false;
   const client = options.client ?? planRun(scenario, { fixed }).client;
   const policy = { cookies: client.cookies, secureOnLocal: client.secureOnLocal };
   const steps = expandSteps(scenario);
-  const requestsPerRun = steps.reduce((n, { step, group }) => n + (group ? group.length : step.wait === undefined ? 1 : 0), 0);
+  const perRun = requestsPerRun(steps);
   const cookieName = cluster.options.session.cookieName;
   const runId = randomBytes(3).toString('hex');
-  const total = users * repeat * requestsPerRun;
-  const records: RequestRecord[] = [];
+  const planned = repeat === OPEN_ENDED_REPEAT ? undefined : users * repeat * perRun;
+  const total = options.maxRequests !== undefined ? Math.min(options.maxRequests, planned ?? Infinity) : planned;
+  const tally = new Tally(cluster.backends.map((b) => b.name), !options.historyFile);
+  const out = options.historyFile ? new LineWriter(options.historyFile) : undefined;
+  await out?.write([{ type: 'topology', ...cluster.history.topology }]);
+
   const addresses = Math.min(positiveInteger('clientAddresses', options.clientAddresses ?? Math.min(users, 1000)), 60_000);
   const dispatchers = new Map<number, ReturnType<typeof createSiteDispatcher>>();
   const dispatcherFor = (user: number) => {
@@ -178,6 +180,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     return dispatcher;
   };
   const started = Date.now();
+  const deadline = options.durationMs !== undefined ? started + options.durationMs : Infinity;
   let done = 0;
 
   // Scheduled faults: each fires once, at a time or after the k-th request.
@@ -192,18 +195,17 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     );
   const byCount = scheduled
     .filter((fault) => !('atMs' in fault.schedule))
-    .map((fault) => ({
-      fault,
-      after: 'afterRequests' in fault.schedule ? fault.schedule.afterRequests : Math.max(1, Math.ceil(total * (fault.schedule as { fractionOfRequests: number }).fractionOfRequests)),
-    }));
-  const timers = scheduled
-    .filter((fault) => 'atMs' in fault.schedule)
-    .map((fault) => setTimeout(() => fire(fault), (fault.schedule as { atMs: number }).atMs));
+    .map((fault) => {
+      const schedule = fault.schedule as { afterRequests: number } | { fractionOfRequests: number };
+      const after = 'afterRequests' in schedule ? schedule.afterRequests : Math.max(1, Math.ceil((total ?? users * perRun) * schedule.fractionOfRequests));
+      return { fault, after };
+    });
+  const timers = scheduled.filter((fault) => 'atMs' in fault.schedule).map((fault) => setTimeout(() => fire(fault), (fault.schedule as { atMs: number }).atMs));
   cluster.recordEvent({ kind: 'run-started' });
   const counted = () => {
     done++;
     for (const entry of byCount) if (entry.after === done) fire(entry.fault);
-    options.onProgress?.(done, total);
+    options.onProgress?.({ done, total, resets: tally.resetsTotal, elapsedMs: Date.now() - started });
   };
 
   /** One request of one user: sent, recorded with every hop's view, expectations checked. */
@@ -266,113 +268,89 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
       storeWrite: header(exchange.headers, 'x-session-write'),
       sessionCookie: header(exchange.headers, 'x-session-cookie'),
       expiredBy: header(exchange.headers, 'x-session-expired'),
-      proxy: undefined,
+      proxy: cluster.takeProxyRecord(requestId),
       // --fixed: the misconfiguration is gone, and with it the resets it caused; a logout stays.
       resetExpected: reset === undefined || (fixed && scenario.misconfiguration && reset !== 'logout') ? false : reset === 'logout' ? 'code' : reset,
       failures: checkExpectations(step.expect, { exchange, sessionUser, sessionIdBefore: sessionIdInJar, sessionIdAfter }),
     };
-    records.push(record);
-    cluster.history.requests.push(record);
     counted();
-    return exchange.body;
+    return { record, body: exchange.body };
   };
 
-  const runUser = async (user: number) => {
-    for (let run = 1; run <= repeat; run++) {
-      const browsers = new Map<number, VirtualUser>();
-      const browserFor = (browser: number) => {
-        let vu = browsers.get(browser);
-        if (!vu) browsers.set(browser, (vu = new VirtualUser(dispatcherFor(user), policy)));
-        return vu;
-      };
-      let previousBody: string | undefined;
-      for (const { number, step, group } of steps) {
-        if (options.signal?.aborted) return;
-        if (step.wait !== undefined) {
-          // The user's think time, part of the scenario (idle timeouts need it).
-          await delay(step.wait, undefined, { signal: options.signal }).catch(() => undefined);
-          continue;
-        }
-        if (group) {
-          // Concurrent requests of one user, from one browser each as the steps say.
-          const bodies = await Promise.all(
-            group.map((entry) => {
-              const browser = entry.step.browser ?? 1;
-              return sendOne(browserFor(browser), { user, run, browser }, entry.number, entry.step, previousBody);
-            }),
-          );
-          previousBody = bodies[bodies.length - 1];
-          continue;
-        }
-        const browser = step.browser ?? 1;
-        previousBody = await sendOne(browserFor(browser), { user, run, browser }, number, step, previousBody);
+  /** One pass of one user through the scenario, with fresh browsers (jars). */
+  const runPass = async (user: number, run: number): Promise<RequestRecord[]> => {
+    const records: RequestRecord[] = [];
+    const browsers = new Map<number, VirtualUser>();
+    const browserFor = (browser: number) => {
+      let vu = browsers.get(browser);
+      if (!vu) browsers.set(browser, (vu = new VirtualUser(dispatcherFor(user), policy)));
+      return vu;
+    };
+    let previousBody: string | undefined;
+    for (const { number, step, group } of steps) {
+      if (options.signal?.aborted) break;
+      if (step.wait !== undefined) {
+        // The user's think time, part of the scenario (idle timeouts need it).
+        await delay(step.wait, undefined, { signal: options.signal }).catch(() => undefined);
+        continue;
       }
+      // A group: concurrent requests of one user, each from the browser its step names.
+      const batch = group ?? [{ number, step }];
+      const sent = await Promise.all(
+        batch.map((entry) => {
+          const browser = entry.step.browser ?? 1;
+          return sendOne(browserFor(browser), { user, run, browser }, entry.number, entry.step, previousBody);
+        }),
+      );
+      for (const { record } of sent) records.push(record);
+      previousBody = sent[sent.length - 1].body;
+    }
+    return records;
+  };
+
+  const settle = async (records: RequestRecord[]) => {
+    if (records.length === 0) return;
+    const events = cluster.history.events.filter((e) => e.time >= started);
+    tally.settle({ ...cluster.history, events }, records);
+    if (out) await out.write(records.map((record) => ({ type: 'request', ...record })));
+    else cluster.history.requests.push(...records);
+  };
+
+  // Passes in order (user 1..V for pass 1, then pass 2, …); a user's passes never overlap.
+  const stop = () => options.signal?.aborted || Date.now() >= deadline || (options.maxRequests !== undefined && done >= options.maxRequests);
+  let next = 0;
+  const busy = new Map<number, Promise<void>>();
+  const worker = async () => {
+    while (!stop() && next < users * repeat) {
+      const index = next++;
+      const user = (index % users) + 1;
+      const run = Math.floor(index / users) + 1;
+      const previous = busy.get(user);
+      const pass = (async () => {
+        await previous;
+        if (stop()) return;
+        await settle(await runPass(user, run));
+      })();
+      busy.set(user, pass);
+      await pass;
     }
   };
-
   try {
-    let nextUser = 1;
-    const worker = async () => {
-      while (nextUser <= users) await runUser(nextUser++);
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, users) }, worker));
+    await Promise.all(Array.from({ length: Math.min(concurrency, users * repeat) }, worker));
   } finally {
     for (const timer of timers) clearTimeout(timer);
     await Promise.all(firing);
     await Promise.all([...dispatchers.values()].map((dispatcher) => dispatcher.close()));
   }
 
-  // Join the balancer's records by request id.
-  const proxyById = new Map<string, ProxyRecord>();
-  for (const proxyRecord of cluster.history.proxy) if (proxyRecord.requestId?.startsWith(runId)) proxyById.set(proxyRecord.requestId, proxyRecord);
-  for (const record of records) record.proxy = proxyById.get(record.requestId);
-
-  const runHistory = { ...cluster.history, requests: records, events: cluster.history.events.filter((e) => e.time >= started) };
-  const resets = diagnose(runHistory);
-  const anomalies = checkConsistency(runHistory);
-  const failures: ExpectationFailure[] = [];
-  const resetAt = new Set(resets.map((v) => `${v.user}/${v.run}/${v.step}`));
-  for (const record of records) {
-    const request = `${record.method} ${record.path}`;
-    const where = { user: record.user, run: record.run, step: record.step, request };
-    for (const message of record.failures) failures.push({ ...where, message });
-    if (record.resetExpected && !resetAt.has(`${record.user}/${record.run}/${record.step}`)) {
-      failures.push({ ...where, message: 'reset: expected a session reset here, none happened' });
-    }
+  const events = cluster.history.events.filter((e) => e.time >= started && e.kind !== 'run-started');
+  if (out) {
+    await out.write(events.map((event) => ({ type: 'event', ...event })));
+    await out.close();
   }
-  const expectedCause = new Map(records.map((r) => [`${r.user}/${r.run}/${r.step}`, r.resetExpected]));
-  for (const verdict of resets) {
-    const want = expectedCause.get(`${verdict.user}/${verdict.run}/${verdict.step}`);
-    if (typeof want === 'string' && verdict.cause !== want) {
-      failures.push({
-        user: verdict.user,
-        run: verdict.run,
-        step: verdict.step,
-        request: verdict.request,
-        message: `reset: expected cause ${want}, diagnosed ${verdict.cause}`,
-      });
-    }
-    if (!verdict.expected) {
-      failures.push({
-        user: verdict.user,
-        run: verdict.run,
-        step: verdict.step,
-        request: verdict.request,
-        message: `reset: unexpected session reset (cause ${verdict.cause})`,
-      });
-    }
-  }
-  for (const anomaly of anomalies) {
-    const first = anomaly.sequence[0];
-    failures.push({ user: anomaly.user, run: anomaly.run, step: first?.step ?? 0, request: first?.request ?? '-', message: `consistency: ${anomaly.kind} — ${anomaly.evidence}` });
-  }
-  for (const message of faultErrors) failures.push({ user: 0, run: 0, step: 0, request: '-', message: `fault: ${message}` });
-  failures.sort((a, b) => a.user - b.user || a.run - b.run || a.step - b.step);
-
-  const requestsPerBackend: Record<string, number> = Object.fromEntries(cluster.backends.map((b) => [b.name, 0]));
-  for (const record of records) if (record.backend) requestsPerBackend[record.backend] = (requestsPerBackend[record.backend] ?? 0) + 1;
-  const latencies = records.filter((r) => !r.error).map((r) => r.durationMs).sort((a, b) => a - b);
-
+  for (const message of faultErrors) tally.failure({ user: 0, run: 0, step: 0, request: '-', message: `fault: ${message}` });
+  tally.sorted();
+  const completed = planned === undefined || options.maxRequests !== undefined ? !options.signal?.aborted : tally.requests === planned;
   return {
     scenario: scenario.name,
     fixed,
@@ -381,19 +359,23 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     faults: cluster.options.faults,
     servers: cluster.backends.length,
     users,
-    repeat,
-    requests: records.length,
-    errors: records.filter((r) => r.error || r.status >= 500).length,
-    resets,
-    resetsByCause: countByCause(resets),
-    people: sessionsPerPerson(runHistory),
-    anomalies,
-    failures,
-    requestsPerBackend,
-    events: runHistory.events.filter((e) => e.kind !== 'run-started'),
-    latencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) },
+    repeat: Math.ceil(tally.requests / Math.max(1, users * perRun)),
+    requests: tally.requests,
+    errors: tally.errors,
+    resets: tally.resets,
+    resetsTotal: tally.resetsTotal,
+    resetsByCause: tally.resetsByCause,
+    anomalies: tally.anomalies,
+    anomaliesTotal: tally.anomaliesTotal,
+    people: tally.people,
+    failures: tally.failures,
+    failuresTotal: tally.failuresTotal,
+    requestsPerBackend: tally.requestsPerBackend,
+    events,
+    latencyMs: tally.latency(),
     durationMs: Date.now() - started,
-    passed: failures.length === 0 && records.length === total,
-    records,
+    passed: tally.failuresTotal === 0 && completed,
+    records: tally.records,
+    ...(options.historyFile ? { historyFile: options.historyFile } : {}),
   };
 }

@@ -1,0 +1,47 @@
+/** Long runs: bounded by time or count, history streamed to disk, progress reported. */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { startCluster } from '../../harness/cluster.js';
+import { runScenario, type RunProgress } from '../../harness/runner/run.js';
+import { loadScenario } from '../../harness/scenario/load.js';
+
+describe('long runs', () => {
+  test('a run bounded by time keeps users going, then stops by itself', async () => {
+    await using cluster = await startCluster({ servers: 2, store: 'redis' });
+    const result = await runScenario(cluster, loadScenario('login-browse'), { users: 5, durationMs: 600 });
+    expect(result.requests).toBeGreaterThan(5 * 6);
+    expect(result.requests % 6).toBe(0); // whole passes only
+    expect(result.resets).toEqual([]);
+    expect(result.passed).toBe(true);
+  });
+
+  test('a run bounded by count stops after about that many requests (the passes in flight finish)', async () => {
+    await using cluster = await startCluster({ servers: 2, store: 'redis' });
+    const result = await runScenario(cluster, loadScenario('login-browse'), { users: 4, maxRequests: 50, concurrency: 4 });
+    expect(result.requests).toBeGreaterThanOrEqual(50);
+    expect(result.requests).toBeLessThanOrEqual(50 + 4 * 6);
+  });
+
+  test('the history streams to a JSON-lines file; the result keeps only examples', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'slab-history-')), 'history.jsonl');
+    await using cluster = await startCluster({ servers: 3, store: 'memory', recordProxyHistory: false });
+    const progress: RunProgress[] = [];
+    const result = await runScenario(cluster, loadScenario('login-browse'), { users: 80, historyFile: file, onProgress: (p) => progress.push(p) });
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines[0]).toMatchObject({ type: 'topology', store: 'memory' });
+    const requests = lines.filter((line) => line.type === 'request');
+    expect(requests).toHaveLength(480);
+    expect(requests[0]).toHaveProperty('proxy.backend');
+    // Examples for the report, not every record; the counts are whole.
+    expect(result.records.length).toBeLessThan(480);
+    expect(result.requests).toBe(480);
+    expect(result.resetsTotal).toBeGreaterThan(0);
+    expect(cluster.history.requests).toHaveLength(0);
+    expect(cluster.history.proxy).toHaveLength(0);
+    // Progress: every request counted, in order, out of the planned total.
+    expect(progress.map((p) => p.done)).toEqual(Array.from({ length: 480 }, (_, i) => i + 1));
+    expect(progress.every((p) => p.total === 480)).toBe(true);
+  });
+});
