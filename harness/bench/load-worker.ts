@@ -1,6 +1,7 @@
 /**
  * A load driver in its own thread, so it does not share an event loop with
- * the balancer it measures. Bounded in time and in count.
+ * the balancer it measures: C loops of plain undici requests. Bounded in
+ * time and in count.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Pool } from 'undici';
@@ -21,32 +22,41 @@ export interface LoadResult {
   rps: number;
 }
 
-async function drive({ url, path, connections, durationMs, maxRequests }: LoadJob): Promise<LoadResult> {
-  const pool = new Pool(url, { connections, keepAliveTimeout: 10_000 });
+/** Runs `connections` loops of `send` until the time or the count runs out. `send` answers a status, or throws. */
+export async function loops(job: LoadJob, makeSender: () => () => Promise<number>): Promise<LoadResult> {
   let requests = 0;
   let errors = 0;
   let non2xx = 0;
   const started = performance.now();
-  const deadline = started + durationMs;
+  const deadline = started + job.durationMs;
   const loop = async () => {
-    while (performance.now() < deadline && requests + errors < maxRequests) {
+    const send = makeSender();
+    while (performance.now() < deadline && requests + errors < job.maxRequests) {
       try {
-        const response = await pool.request({ method: 'GET', path });
-        await response.body.dump();
-        if (response.statusCode >= 300) non2xx++;
+        if ((await send()) >= 300) non2xx++;
         requests++;
       } catch {
         errors++;
       }
     }
   };
-  await Promise.all(Array.from({ length: connections }, loop));
+  await Promise.all(Array.from({ length: job.connections }, loop));
   const elapsedMs = performance.now() - started;
-  await pool.close();
   return { requests, errors, non2xx, elapsedMs, rps: (requests / elapsedMs) * 1000 };
 }
 
-if (parentPort) {
+async function drive(job: LoadJob): Promise<LoadResult> {
+  const pool = new Pool(job.url, { connections: job.connections, keepAliveTimeout: 10_000 });
+  const result = await loops(job, () => async () => {
+    const response = await pool.request({ method: 'GET', path: job.path });
+    await response.body.dump();
+    return response.statusCode;
+  });
+  await pool.close();
+  return result;
+}
+
+if (parentPort && (workerData as { driver?: string })?.driver === 'plain') {
   const port = parentPort;
   drive(workerData as LoadJob).then((result) => port.postMessage(result));
 }

@@ -62,6 +62,8 @@ export class VirtualUser {
   readonly jar: CookieJar;
   readonly policy: ClientPolicy;
   readonly #dispatcher: Dispatcher;
+  #contents: JarCookie[] | undefined;
+  #contentsValidUntil = 0;
 
   constructor(dispatcher: Dispatcher, policy: Partial<ClientPolicy> = {}) {
     this.#dispatcher = dispatcher;
@@ -77,13 +79,17 @@ export class VirtualUser {
   /** Everything the jar holds, expired cookies excluded. */
   contents(): JarCookie[] {
     const now = Date.now();
+    // Read the jar again only when it changed or a cookie in it has expired since.
+    if (this.#contents && now < this.#contentsValidUntil) return this.#contents;
     const out: JarCookie[] = [];
+    let validUntil = Infinity;
     for (const serialized of this.jar.serializeSync()?.cookies ?? []) {
       const cookie = Cookie.fromJSON(serialized);
       if (!cookie) continue;
       // expiryTime() is absolute (creation + Max-Age, or Expires); TTL() is not.
       const expiry = cookie.expiryTime();
       if (expiry !== undefined && expiry <= now) continue;
+      if (expiry !== undefined && Number.isFinite(expiry)) validUntil = Math.min(validUntil, expiry);
       out.push({
         name: cookie.key,
         value: cookie.value,
@@ -95,6 +101,8 @@ export class VirtualUser {
         expires: expiry === undefined || !Number.isFinite(expiry) ? null : new Date(expiry).toISOString(),
       });
     }
+    this.#contents = out;
+    this.#contentsValidUntil = validUntil;
     return out;
   }
 
@@ -121,6 +129,7 @@ export class VirtualUser {
     if (parsed && Buffer.byteLength(parsed.key) + Buffer.byteLength(parsed.value) > MAX_COOKIE_NAME_VALUE_BYTES) {
       return { name, reason: `cookie over ${MAX_COOKIE_NAME_VALUE_BYTES} bytes ignored (RFC 6265bis)` };
     }
+    this.#contents = undefined;
     try {
       const stored = this.jar.setCookieSync(header, url);
       return stored ? undefined : { name, reason: 'ignored by the jar (RFC 6265 storage rules)' };

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { Redis } from 'ioredis';
 import { HarnessError } from '../errors.js';
 import { childExited, stopChild, trackChild } from '../util/children.js';
+import { freePort } from '../util/net.js';
 
 /**
  * Finds a Redis for a cluster, in this order:
@@ -86,17 +86,6 @@ function findOnPath(command: string, env: NodeJS.ProcessEnv): string | undefined
   return undefined;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Keeper {
   /** The keeper's pid (it leads the process group). */

@@ -1,19 +1,12 @@
 /** The session-lab command as a user runs it: output, exit codes, nothing left running. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { closedPort } from '../helpers/ports.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { descendantsOf, waitForDescendants, waitForGone, waitForNoMarked } from '../helpers/processes.js';
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('session-lab run', () => {
   test('memory + round-robin, 3 servers: exit 1, naming the replication cause, nothing left running', async () => {

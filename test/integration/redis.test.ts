@@ -1,6 +1,6 @@
 /** Redis provisioning and the Redis session store, against a real redis-server. */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { closedPort } from '../helpers/ports.js';
 import { startCluster } from '../../harness/cluster.js';
 import { HarnessError } from '../../harness/errors.js';
 import { provisionRedis, type ProvisionedRedis } from '../../harness/redis/provision.js';
@@ -18,13 +18,6 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('redis store', () => {
   test('get/set/touch/destroy with a TTL, under its prefix only', async () => {
