@@ -64,6 +64,8 @@ export class VirtualUser {
   readonly #dispatcher: Dispatcher;
   #contents: JarCookie[] | undefined;
   #contentsValidUntil = 0;
+  /** Cookie headers by URL, valid while #contents is. */
+  readonly #headers = new Map<string, string>();
 
   constructor(dispatcher: Dispatcher, policy: Partial<ClientPolicy> = {}) {
     this.#dispatcher = dispatcher;
@@ -130,6 +132,7 @@ export class VirtualUser {
       return { name, reason: `cookie over ${MAX_COOKIE_NAME_VALUE_BYTES} bytes ignored (RFC 6265bis)` };
     }
     this.#contents = undefined;
+    this.#headers.clear();
     try {
       const stored = this.jar.setCookieSync(header, url);
       return stored ? undefined : { name, reason: 'ignored by the jar (RFC 6265 storage rules)' };
@@ -138,8 +141,25 @@ export class VirtualUser {
     }
   }
 
+  /**
+   * The Cookie header the jar sends to `url`: tough-cookie's answer, kept
+   * until the jar changes or one of its cookies expires — the same answer,
+   * without the domain and path matching on every request of a long run.
+   */
+  cookieHeader(url: string): string | undefined {
+    const now = Date.now();
+    if (this.#contentsValidUntil <= now || !this.#contents) this.#headers.clear();
+    const cached = this.#headers.get(url);
+    if (cached !== undefined) return cached || undefined;
+    const header = this.jar.getCookieStringSync(url);
+    this.contents(); // sets the time until which the jar's answers hold
+    if (this.#headers.size > 256) this.#headers.clear();
+    this.#headers.set(url, header);
+    return header || undefined;
+  }
+
   async send(req: ClientRequest): Promise<ClientExchange> {
-    const cookieSent = this.jar.getCookieStringSync(req.url) || undefined;
+    const cookieSent = this.cookieHeader(req.url);
     const headers: Record<string, string> = { ...req.headers };
     if (cookieSent) headers.cookie = cookieSent;
     const started = process.hrtime.bigint();
