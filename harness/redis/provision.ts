@@ -241,8 +241,11 @@ async function startContainer(): Promise<ProvisionedRedis> {
     kill: async () => {
       await container.exec(['redis-cli', 'SHUTDOWN', 'NOSAVE']).catch(() => undefined);
     },
+    // A restarted container may come back on another mapped port; emptying it
+    // and cutting its clients off is the same loss at a stable address.
     restart: async () => {
-      await container.restart();
+      await container.exec(['redis-cli', 'FLUSHALL']);
+      await container.exec(['redis-cli', 'CLIENT', 'KILL', 'TYPE', 'normal']);
     },
     pause: (ms: number) => command(url, 'CLIENT', 'PAUSE', ms).then(() => new Promise((resolve) => setTimeout(resolve, ms))),
     slow: (ms: number) => slowDown(url, ms),

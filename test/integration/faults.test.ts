@@ -2,6 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { FAULTS } from '../../harness/fault/faults.js';
 import { runCli } from '../helpers/cli.js';
+import { waitForNoMarked } from '../helpers/processes.js';
 import { runBuiltIn } from '../helpers/scenario-run.js';
 
 /** For each fault: a healthy scenario it breaks (by --fixed or a healthy store). */
@@ -64,6 +65,16 @@ describe('session-lab run --fault', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('unknown fault "drop-everything"');
     for (const fault of FAULTS) expect(result.stderr).toContain(fault.usage);
+  });
+
+  test('a fault the cluster cannot have exits 2 before the run, and stops what it started', async () => {
+    const noBackend = await runCli(['run', 'login-browse', '--fault', 'kill-backend=app-7']);
+    expect(noBackend.code).toBe(2);
+    expect(noBackend.stderr).toContain('no backend app-7; expected one of app-1, app-2, app-3');
+    expect(await waitForNoMarked(noBackend.marker)).toEqual([]);
+    const noRedis = await runCli(['run', 'login-browse', '--store', 'memory', '--fault', 'restart-redis']);
+    expect(noRedis.code).toBe(2);
+    expect(noRedis.stderr).toContain('the cluster has no Redis');
   });
 
   test('session-lab scenarios lists every built-in scenario with its cause', async () => {
