@@ -6,7 +6,7 @@
  * why, and why a cookie it holds was not sent.
  */
 import { Cookie, CookieJar, domainMatch, pathMatch } from 'tough-cookie';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { JarCookie } from '../history/history.js';
 
 /** What kind of browser this user is. */
@@ -163,30 +163,17 @@ export class VirtualUser {
     const headers: Record<string, string> = { ...req.headers };
     if (cookieSent) headers.cookie = cookieSent;
     const started = process.hrtime.bigint();
+    const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
     try {
-      const response = await request(req.url, {
-        method: req.method as Dispatcher.HttpMethod,
-        headers,
-        body: req.body,
-        dispatcher: this.#dispatcher,
-      });
-      const body = await response.body.text();
-      const raw = response.headers['set-cookie'];
+      const { status, responseHeaders, body } = await this.#dispatch(req, headers);
+      const raw = responseHeaders['set-cookie'];
       const setCookie = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
       const refused: RefusedCookie[] = [];
       for (const header of setCookie) {
         const refusal = this.#store(header, req.url);
         if (refusal) refused.push(refusal);
       }
-      return {
-        status: response.statusCode,
-        headers: response.headers,
-        body,
-        cookieSent,
-        setCookie,
-        refused,
-        durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-      };
+      return { status, headers: responseHeaders, body, cookieSent, setCookie, refused, durationMs: elapsed() };
     } catch (error) {
       return {
         status: 0,
@@ -195,9 +182,42 @@ export class VirtualUser {
         cookieSent,
         setCookie: [],
         refused: [],
-        durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+        durationMs: elapsed(),
         error: (error as NodeJS.ErrnoException).code ?? (error as Error).message,
       };
     }
+  }
+
+  /**
+   * One request through undici's dispatch API: the response collected in
+   * place, without the stream the request() API builds around each body —
+   * about twice the requests per second on a small response.
+   */
+  #dispatch(req: ClientRequest, headers: Record<string, string>): Promise<{ status: number; responseHeaders: Record<string, string | string[] | undefined>; body: string }> {
+    const url = new URL(req.url);
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let status = 0;
+      let responseHeaders: Record<string, string | string[] | undefined> = {};
+      this.#dispatcher.dispatch(
+        { origin: url.origin, path: `${url.pathname}${url.search}`, method: req.method as Dispatcher.HttpMethod, headers, body: req.body },
+        {
+          onRequestStart() {},
+          onResponseStart(_controller, statusCode, responseHeadersIn) {
+            status = statusCode;
+            responseHeaders = responseHeadersIn;
+          },
+          onResponseData(_controller, chunk) {
+            chunks.push(chunk);
+          },
+          onResponseEnd() {
+            resolve({ status, responseHeaders, body: chunks.length === 1 ? chunks[0].toString() : Buffer.concat(chunks).toString() });
+          },
+          onResponseError(_controller, error) {
+            reject(error);
+          },
+        },
+      );
+    });
   }
 }
