@@ -66,6 +66,8 @@ export class VirtualUser {
   #contentsValidUntil = 0;
   /** Cookie headers by URL, valid while #contents is. */
   readonly #headers = new Map<string, string>();
+  /** Origin and path by URL: a user asks for the same few pages again and again. */
+  readonly #targets = new Map<string, { origin: string; path: string }>();
 
   constructor(dispatcher: Dispatcher, policy: Partial<ClientPolicy> = {}) {
     this.#dispatcher = dispatcher;
@@ -194,13 +196,20 @@ export class VirtualUser {
    * about twice the requests per second on a small response.
    */
   #dispatch(req: ClientRequest, headers: Record<string, string>): Promise<{ status: number; responseHeaders: Record<string, string | string[] | undefined>; body: string }> {
-    const url = new URL(req.url);
+    let target = this.#targets.get(req.url);
+    if (!target) {
+      const url = new URL(req.url);
+      target = { origin: url.origin, path: `${url.pathname}${url.search}` };
+      if (this.#targets.size > 256) this.#targets.clear();
+      this.#targets.set(req.url, target);
+    }
+    const { origin, path } = target;
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let status = 0;
       let responseHeaders: Record<string, string | string[] | undefined> = {};
       this.#dispatcher.dispatch(
-        { origin: url.origin, path: `${url.pathname}${url.search}`, method: req.method as Dispatcher.HttpMethod, headers, body: req.body },
+        { origin, path, method: req.method as Dispatcher.HttpMethod, headers, body: req.body },
         {
           onRequestStart() {},
           onResponseStart(_controller, statusCode, responseHeadersIn) {
