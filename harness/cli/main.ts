@@ -192,7 +192,7 @@ function listFlag<T extends string>(name: string, value: string | undefined, cho
 }
 
 async function commandCompare(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values } = parseArgs({
     args,
     allowPositionals: false,
     options: {
@@ -207,7 +207,6 @@ async function commandCompare(args: string[]): Promise<number> {
       fixed: { type: 'boolean', default: false },
     },
   });
-  void positionals;
   if (!values.scenario) throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--scenario: expected a scenario name or file');
   const stores = listFlag<StoreKind>('stores', values.stores, STORE_KINDS, ['memory', 'redis']);
   const balancers = listFlag<BalancerName>('balancers', values.balancers, BALANCER_NAMES, ['round-robin', 'sticky']);
