@@ -134,3 +134,50 @@ describe('session-lab compare', () => {
     expect((await runCli(['compare', '--scenario', 'login-browse', '--faults', 'meteor'])).code).toBe(2);
   });
 });
+
+describe.concurrent('the other faults during a run', () => {
+  test('kill-redis: requests that need a session fail (503), and that is an error, not a reset', async () => {
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'redis' }, users: 6, faults: ['kill-redis,after=12'] });
+    const kill = result.events.find((e) => e.kind === 'redis-killed')!;
+    expect(kill).toBeDefined();
+    const after = result.records.filter((r) => r.time > kill.time + 50);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((r) => r.status === 503 && r.sessionStatus === 'store-error')).toBe(true);
+    expect(result.errors).toBeGreaterThanOrEqual(after.length);
+    expect(result.resets).toEqual([]);
+  });
+
+  test('pause-redis: requests wait while Redis is frozen, then complete; no session is lost', async () => {
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'redis' }, users: 6, faults: ['pause-redis,after=12,for=400ms'] });
+    expect(result.events.map((e) => e.kind)).toContain('redis-paused');
+    expect(result.resets).toEqual([]);
+    expect(result.errors).toBe(0);
+    // Some request spanned the pause.
+    expect(Math.max(...result.records.map((r) => r.durationMs))).toBeGreaterThanOrEqual(300);
+  });
+
+  test('slow-redis: recorded, and every session survives', async () => {
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'redis' }, users: 6, faults: ['slow-redis,after=6,for=300ms'] });
+    expect(result.events.map((e) => e.kind)).toContain('redis-slowed');
+    expect(result.resets).toEqual([]);
+    expect(result.errors).toBe(0);
+  });
+
+  test('drain-backend: no new request reaches it while drained; it comes back', async () => {
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'redis' }, users: 6, repeat: 3, faults: ['drain-backend=app-2,after=10,for=300ms'] });
+    const drained = result.events.find((e) => e.kind === 'backend-drained')!;
+    const back = result.events.find((e) => e.kind === 'backend-undrained')!;
+    expect(drained && back).toBeTruthy();
+    const during = result.records.filter((r) => r.proxy && r.proxy.time > drained.time && r.proxy.time < back.time);
+    expect(during.length).toBeGreaterThan(0);
+    expect(during.every((r) => r.backend !== 'app-2')).toBe(true);
+    expect(result.resets).toEqual([]);
+  });
+
+  test('rolling-restart: every backend restarted; with memory sessions behind sticky, users lose them', async () => {
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'memory', balancer: 'sticky' }, users: 9, faults: ['rolling-restart,after=20'] });
+    expect(result.events.filter((e) => e.kind === 'backend-restarted').map((e) => e.backend).sort()).toEqual(['app-1', 'app-2', 'app-3']);
+    expect(result.resets.length).toBeGreaterThan(0);
+    expect(result.resets.every((v) => v.cause === 'replication')).toBe(true);
+  });
+});
