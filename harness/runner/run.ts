@@ -310,8 +310,9 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
       // A group: concurrent requests of one user, each from the browser its step names.
       const batch = group ?? [{ number, step }];
       const sent = await Promise.all(
-        batch.map((entry) => {
+        batch.map(async (entry) => {
           const browser = entry.step.browser ?? 1;
+          if (entry.step.startAfterMs) await delay(entry.step.startAfterMs, undefined, { signal: options.signal }).catch(() => undefined);
           return sendOne(browserFor(browser), { user, run, browser }, entry.number, entry.step, previousBody);
         }),
       );

@@ -89,6 +89,8 @@ export const StepSchema = z
     scheme: z.enum(['http', 'https']).optional(),
     /** Which of the user's browsers (separate cookie jars) sends it. */
     browser: z.number().int().min(1).max(8).optional(),
+    /** In a `together` group: leave this many ms after the group starts (to order a race). */
+    startAfterMs: ms(60_000).optional(),
     headers: z.record(z.string(), z.string()).optional(),
     /** A JSON request body; sets content-type: application/json. */
     json: z.unknown().optional(),
@@ -114,8 +116,11 @@ export const StepSchema = z
       });
       return;
     }
+    if (step.startAfterMs !== undefined) {
+      // Checked by the group: only its steps may start late.
+    }
     if (step.wait !== undefined) {
-      for (const key of ['method', 'path', 'follow', 'expect', 'json', 'body'] as const) {
+      for (const key of ['method', 'path', 'follow', 'expect', 'json', 'body', 'startAfterMs'] as const) {
         if (step[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'a wait step takes only "wait" (and "name")' });
       }
       return;
@@ -145,7 +150,14 @@ export const ScenarioSchema = z.strictObject({
   cluster: ClusterSchema.optional(),
   client: ClientSchema.optional(),
   misconfiguration: MisconfigurationSchema.optional(),
-  steps: z.array(StepSchema).min(1, { message: 'expected at least one step' }),
+  steps: z
+    .array(StepSchema)
+    .min(1, { message: 'expected at least one step' })
+    .superRefine((steps, ctx) => {
+      steps.forEach((step, i) => {
+        if (step.startAfterMs !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'startAfterMs'], message: '"startAfterMs" belongs to steps inside a "together" group' });
+      });
+    }),
 });
 
 export type Scenario = z.infer<typeof ScenarioSchema>;
@@ -157,6 +169,7 @@ export interface ScenarioStep {
   follow?: string;
   scheme?: 'http' | 'https';
   browser?: number;
+  startAfterMs?: number;
   headers?: Record<string, string>;
   json?: unknown;
   body?: string;

@@ -64,9 +64,14 @@ describe.concurrent('shared sessions in Redis', () => {
     const result = await runBuiltIn('login-browse', { cluster: { store: 'redis', balancer: 'round-robin' }, users: 8, faults: ['restart-redis,after=16'] });
     const restart = result.events.find((e) => e.kind === 'redis-restarted')!;
     expect(restart).toBeDefined();
+    // Users who came back with a session after the restart were all reset; nobody else was
+    // (a request in flight across the restart may go either way).
     const cameBack = new Set(result.records.filter((r) => r.time > restart.time && r.sessionIdInJar).map((r) => r.user));
+    const answeredAfter = new Set(result.records.filter((r) => r.time + r.durationMs > restart.time).map((r) => r.user));
+    const reset = new Set(result.resets.map((v) => v.user));
     expect(cameBack.size).toBeGreaterThan(0);
-    expect(new Set(result.resets.map((v) => v.user))).toEqual(cameBack);
+    for (const user of cameBack) expect(reset.has(user)).toBe(true);
+    for (const user of reset) expect(answeredAfter.has(user)).toBe(true);
     for (const v of result.resets) {
       expect(v.cause).toBe('replication');
       expect(v.evidence).toContain('the shared store was restarted empty');

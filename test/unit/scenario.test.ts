@@ -52,6 +52,13 @@ describe('scenario files', () => {
     expect(error.message).toContain('steps[0].path');
   });
 
+  test('startAfterMs belongs to steps inside a together group', () => {
+    const file = write('late.yaml', 'name: late\ndescription: d\nsteps:\n  - { method: GET, path: /, startAfterMs: 10 }\n');
+    expect(errorOf(() => loadScenarioFile(file)).message).toContain('steps[0].startAfterMs: "startAfterMs" belongs to steps inside a "together" group');
+    const ok = write('group.yaml', 'name: group\ndescription: d\nsteps:\n  - together:\n      - { method: GET, path: / }\n      - { method: GET, path: /cart, startAfterMs: 10 }\n');
+    expect(loadScenarioFile(ok).steps[0].together).toHaveLength(2);
+  });
+
   test('YAML syntax errors give the line', () => {
     const file = write('syntax.yaml', 'name: x\nsteps:\n  - method: GET\n    path: [unclosed\n');
     const error = errorOf(() => loadScenarioFile(file));
