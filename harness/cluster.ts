@@ -127,6 +127,7 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
   }
   if (!['on', 'off', 'auto'].includes(session.secureCookie)) fail('session.secureCookie', session.secureCookie, 'on | off | auto');
   if (!['http', 'https'].includes(session.partnerLinkScheme)) fail('session.partnerLinkScheme', session.partnerLinkScheme, 'http | https');
+  if (!['lax', 'strict', 'none'].includes(session.sameSite)) fail('session.sameSite', session.sameSite, 'lax | strict | none');
   for (const key of ['trustProxy', 'rolling', 'regenerateKeepsData'] as const) {
     if (typeof session[key] !== 'boolean') fail(`session.${key}`, session[key], 'true or false');
   }

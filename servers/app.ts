@@ -61,6 +61,7 @@ export function createApp(config: BackendConfig, store: SessionStore, log: pino.
     absoluteTimeoutMs: config.absoluteTimeoutMs,
     secureCookie: config.secureCookie,
     cookieMaxAgeMs: config.cookieMaxAgeMs,
+    sameSite: config.sameSite,
     rolling: config.rolling,
     writes: config.writes,
   });

@@ -30,6 +30,8 @@ export interface SessionSettings {
   trustProxy: boolean;
   /** Session cookie Max-Age in ms; 0 makes it a browser-session cookie. */
   cookieMaxAgeMs: number;
+  /** Session cookie SameSite: lax (sent on top-level links from other sites), strict (never from other sites), none. */
+  sameSite: 'lax' | 'strict' | 'none';
   /** Requests that load the session refresh its store TTL. */
   rolling: boolean;
   /** POST /profile regenerates the id; false reproduces the bug of losing the data (and login) on the way. */
@@ -46,6 +48,7 @@ export const SESSION_DEFAULTS: Readonly<SessionSettings> = {
   secureCookie: 'auto',
   trustProxy: true,
   cookieMaxAgeMs: 0,
+  sameSite: 'lax',
   rolling: true,
   regenerateKeepsData: true,
   partnerLinkScheme: 'https',

@@ -5,7 +5,7 @@
  * every Set-Cookie the way a browser would, noting the ones it refused and
  * why, and why a cookie it holds was not sent.
  */
-import { Cookie, CookieJar, domainMatch, pathMatch } from 'tough-cookie';
+import { Cookie, CookieJar, domainMatch, getPublicSuffix, pathMatch } from 'tough-cookie';
 import type { Dispatcher } from 'undici';
 import type { JarCookie } from '../history/history.js';
 
@@ -30,6 +30,8 @@ export interface ClientRequest {
   method: string;
   /** Absolute URL. */
   url: string;
+  /** The page it is made from (a link or form); on another site, SameSite rules apply. */
+  from?: string;
   headers?: Record<string, string>;
   body?: string;
 }
@@ -51,6 +53,22 @@ export interface ClientExchange {
   durationMs: number;
   /** Network error instead of a response. */
   error?: string;
+}
+
+type SameSiteContext = 'strict' | 'lax' | 'none';
+
+/**
+ * The SameSite context of a request, as browsers compute it: same-site
+ * (same scheme and registrable domain) → strict; from another site, a GET
+ * (a top-level link) → lax; anything else from another site → none.
+ */
+export function sameSiteContext(method: string, url: string, from: string | undefined): SameSiteContext {
+  if (!from) return 'strict';
+  const target = new URL(url);
+  const origin = new URL(from);
+  const site = (u: URL) => `${u.protocol}//${getPublicSuffix(u.hostname, { allowSpecialUseDomain: true, ignoreError: true }) ?? u.hostname}`;
+  if (site(target) === site(origin)) return 'strict';
+  return method === 'GET' || method === 'HEAD' ? 'lax' : 'none';
 }
 
 function cookieNameOf(header: string): string {
@@ -102,6 +120,7 @@ export class VirtualUser {
         secure: cookie.secure,
         httpOnly: cookie.httpOnly,
         hostOnly: cookie.hostOnly ?? true,
+        sameSite: cookie.sameSite ?? 'none',
         expires: expiry === undefined || !Number.isFinite(expiry) ? null : new Date(expiry).toISOString(),
       });
     }
@@ -110,15 +129,22 @@ export class VirtualUser {
     return out;
   }
 
-  /** Why the jar holds cookie `name` but would not send it to `url`; undefined if it would (or holds none). */
-  explainWithheld(name: string, url: string): string | undefined {
+  /** Why the jar holds cookie `name` but would not send it to `url` (from `from`); undefined if it would (or holds none). */
+  explainWithheld(name: string, url: string, method = 'GET', from?: string): string | undefined {
     const target = new URL(url);
     const cookie = this.contents().find((c) => c.name === name);
     if (!cookie) return undefined;
-    if (this.jar.getCookiesSync(url).some((c) => c.key === name)) return undefined;
+    const context = sameSiteContext(method, url, from);
+    if (this.jar.getCookiesSync(url, { sameSiteContext: context }).some((c) => c.key === name)) return undefined;
     const local = target.hostname === 'localhost' || target.hostname === '127.0.0.1' || target.hostname === '[::1]';
     if (cookie.secure && target.protocol !== 'https:' && !(local && this.policy.secureOnLocal)) {
       return `Secure cookie ${name} withheld by the client: request URL is ${target.protocol.slice(0, -1)} (${url})`;
+    }
+    if (cookie.sameSite === 'strict' && context !== 'strict') {
+      return `SameSite=Strict cookie ${name} withheld by the client: the request comes from another site (${from})`;
+    }
+    if (cookie.sameSite === 'lax' && context === 'none') {
+      return `SameSite=Lax cookie ${name} withheld by the client: a cross-site ${method} from ${from}`;
     }
     const hostMatches = cookie.hostOnly ? target.hostname === cookie.domain : domainMatch(target.hostname, cookie.domain ?? '');
     if (!hostMatches) return `cookie ${name} belongs to ${cookie.domain}${cookie.hostOnly ? ' only' : ' and its subdomains'}, not sent to ${target.hostname}`;
@@ -148,20 +174,21 @@ export class VirtualUser {
    * until the jar changes or one of its cookies expires — the same answer,
    * without the domain and path matching on every request of a long run.
    */
-  cookieHeader(url: string): string | undefined {
+  cookieHeader(url: string, context: SameSiteContext = 'strict'): string | undefined {
     const now = Date.now();
     if (this.#contentsValidUntil <= now || !this.#contents) this.#headers.clear();
-    const cached = this.#headers.get(url);
+    const key = `${context} ${url}`;
+    const cached = this.#headers.get(key);
     if (cached !== undefined) return cached || undefined;
-    const header = this.jar.getCookieStringSync(url);
+    const header = this.jar.getCookieStringSync(url, { sameSiteContext: context });
     this.contents(); // sets the time until which the jar's answers hold
     if (this.#headers.size > 256) this.#headers.clear();
-    this.#headers.set(url, header);
+    this.#headers.set(key, header);
     return header || undefined;
   }
 
   async send(req: ClientRequest): Promise<ClientExchange> {
-    const cookieSent = this.cookieHeader(req.url);
+    const cookieSent = this.cookieHeader(req.url, sameSiteContext(req.method, req.url, req.from));
     const headers: Record<string, string> = { ...req.headers };
     if (cookieSent) headers.cookie = cookieSent;
     const started = process.hrtime.bigint();

@@ -17,6 +17,8 @@ export interface JarCookie {
   httpOnly: boolean;
   /** Sent to its exact host only (no Domain attribute). */
   hostOnly: boolean;
+  /** strict | lax | none (tough-cookie's reading of the attribute; none when absent). */
+  sameSite: string;
   expires: string | null;
 }
 

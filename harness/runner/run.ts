@@ -242,11 +242,11 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
       linkError = (error as Error).message;
     }
     const sessionIdInJar = vu.cookieValue(cookieName);
-    const withheld = url ? vu.explainWithheld(cookieName, url) : undefined;
+    const withheld = url ? vu.explainWithheld(cookieName, url, method, step.from) : undefined;
     const time = Date.now();
     const exchange: ClientExchange = linkError
       ? { status: 0, headers: {}, body: '', cookieSent: undefined, setCookie: [], refused: [], durationMs: 0, error: linkError }
-      : await vu.send({ method, url, headers, body });
+      : await vu.send({ method, url, headers, body, from: step.from });
     const sessionIdAfter = vu.cookieValue(cookieName);
     const sessionUser = header(exchange.headers, 'x-session-user');
     const reset = step.expect?.reset;

@@ -23,6 +23,7 @@ export const SessionSettingsSchema = z.strictObject({
   secureCookie: z.enum(['on', 'off', 'auto']).optional(),
   trustProxy: z.boolean().optional(),
   cookieMaxAgeMs: ms(400 * 24 * 3600_000).optional(),
+  sameSite: z.enum(['lax', 'strict', 'none']).optional(),
   rolling: z.boolean().optional(),
   regenerateKeepsData: z.boolean().optional(),
   partnerLinkScheme: z.enum(['http', 'https']).optional(),
@@ -89,6 +90,8 @@ export const StepSchema = z
     scheme: z.enum(['http', 'https']).optional(),
     /** Which of the user's browsers (separate cookie jars) sends it. */
     browser: z.number().int().min(1).max(8).optional(),
+    /** The page the request is made from, e.g. a link on another site: https://partner.test/offers (SameSite rules). */
+    from: z.url({ protocol: /^https?$/ }).optional(),
     /** In a `together` group: leave this many ms after the group starts (to order a race). */
     startAfterMs: ms(60_000).optional(),
     headers: z.record(z.string(), z.string()).optional(),
@@ -169,6 +172,7 @@ export interface ScenarioStep {
   follow?: string;
   scheme?: 'http' | 'https';
   browser?: number;
+  from?: string;
   startAfterMs?: number;
   headers?: Record<string, string>;
   json?: unknown;

@@ -40,6 +40,8 @@ export interface SessionOptions {
   secureCookie: 'on' | 'off' | 'auto';
   /** Cookie Max-Age; 0 makes it a browser-session cookie. */
   cookieMaxAgeMs: number;
+  /** The session cookie's SameSite attribute (default lax). */
+  sameSite?: 'lax' | 'strict' | 'none';
   /** Every request that loads the session refreshes its store TTL (and cookie Max-Age). */
   rolling: boolean;
   /**
@@ -165,7 +167,7 @@ export class Session {
   async commit(secureRequest: boolean): Promise<CommitResult> {
     const { cookieName, ttlMs, secureCookie, cookieMaxAgeMs, rolling } = this.#options;
     const secure = secureCookie === 'on' || (secureCookie === 'auto' && secureRequest);
-    const attributes = { path: '/', httpOnly: true, sameSite: 'lax', secure } as const;
+    const attributes = { path: '/', httpOnly: true, sameSite: this.#options.sameSite ?? 'lax', secure } as const;
     if (this.#cleared) {
       return { setCookies: [stringifySetCookie({ name: cookieName, value: '', maxAge: 0, ...attributes })], write: 'destroy', cookie: 'cleared' };
     }

@@ -75,7 +75,7 @@ export function record(hop: Hop): RequestRecord {
     responseBody: undefined,
     refused: hop.refused ?? [],
     sessionIdAfter: after,
-    jarAfter: after ? [{ name: 'sid', value: after, domain: 'shop.example.test', path: '/', secure: false, httpOnly: true, hostOnly: true, expires: null }] : [],
+    jarAfter: after ? [{ name: 'sid', value: after, domain: 'shop.example.test', path: '/', secure: false, httpOnly: true, hostOnly: true, sameSite: 'lax', expires: null }] : [],
     backend: hop.backend,
     sessionStatus: hop.session,
     sessionUser: hop.user,

@@ -55,6 +55,7 @@ const EVIDENCE: Record<string, RegExp> = {
   'cookie-header-trimmed': /received no sid cookie \(fault cap-cookie=8192: trimmed the Cookie header from \d+ to \d+ bytes \(limit 8192\)\)/,
   'proxy-merges-set-cookie': /\(fault merge-set-cookie: merged 2 Set-Cookie headers into one\)/,
   'client-refuses-cookies': /the client did not store Set-Cookie sid: the client refuses cookies/,
+  'samesite-strict-partner-link': /^SameSite=Strict cookie sid withheld by the client: the request comes from another site \(https:\/\/partner\.test\/newsletter\)$/,
   'secure-cookie-http-localhost': /^Secure cookie sid withheld by the client: request URL is http \(http:\/\/localhost:\d+\/drafts\)$/,
   logout: /^app-\d destroyed the session sid#[0-9a-f]{8} at POST \/logout$/,
   'regenerate-drops-login': /^app-\d issued a new id at POST \/profile and the login of alice was not kept$/,

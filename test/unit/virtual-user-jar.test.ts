@@ -4,7 +4,7 @@
  */
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { VirtualUser } from '../../harness/client/virtual-user.js';
+import { sameSiteContext, VirtualUser } from '../../harness/client/virtual-user.js';
 
 let agent: MockAgent;
 
@@ -148,5 +148,29 @@ describe('client policies', () => {
     expect(user.explainWithheld('acct', 'https://shop.example.test/cart')).toBe('cookie acct has Path=/account, which does not cover /cart');
     expect(user.explainWithheld('sid', 'https://other.example.test/')).toBe('cookie sid belongs to shop.example.test only, not sent to other.example.test');
     expect(user.explainWithheld('sid', 'https://shop.example.test/drafts')).toBeUndefined();
+  });
+});
+
+describe('SameSite', () => {
+  test('the context of a request: same-site, a link from another site, a form post from another site', () => {
+    expect(sameSiteContext('GET', 'https://shop.example.test/drafts', undefined)).toBe('strict');
+    expect(sameSiteContext('GET', 'https://shop.example.test/drafts', 'https://blog.example.test/post')).toBe('strict');
+    expect(sameSiteContext('GET', 'https://shop.example.test/drafts', 'https://partner.test/offers')).toBe('lax');
+    expect(sameSiteContext('POST', 'https://shop.example.test/cart/items', 'https://partner.test/offers')).toBe('none');
+  });
+
+  test('a link from another site: Lax cookies go, Strict ones are withheld, and the client says why', async () => {
+    const user = new VirtualUser(agent);
+    answer('https://shop.example.test', '/', ['sid=abc; Path=/; SameSite=Strict', 'csrf=1; Path=/; SameSite=Lax']);
+    await user.send({ method: 'GET', url: 'https://shop.example.test/' });
+    const seen = answer('https://shop.example.test', '/drafts');
+    await user.send({ method: 'GET', url: 'https://shop.example.test/drafts', from: 'https://partner.test/offers' });
+    expect(seen.cookie).toBe('csrf=1');
+    expect(user.explainWithheld('sid', 'https://shop.example.test/drafts', 'GET', 'https://partner.test/offers')).toBe(
+      'SameSite=Strict cookie sid withheld by the client: the request comes from another site (https://partner.test/offers)',
+    );
+    const post = answer('https://shop.example.test', '/drafts');
+    await user.send({ method: 'GET', url: 'https://shop.example.test/drafts' });
+    expect(post.cookie).toBe('sid=abc; csrf=1');
   });
 });
