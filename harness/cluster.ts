@@ -8,7 +8,6 @@
  *                              ──▶ app-N ┘
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { SESSION_DEFAULTS, type BackendConfig, type SessionSettings } from '../servers/config.js';
 import { startBackend, type BackendLogLine, type StartedBackend } from './backend/backend-process.js';
 import { makeCertificate } from './balancer/certificate.js';
@@ -20,7 +19,7 @@ import { HarnessError } from './errors.js';
 import { isScheduledFault, parseFault, validateFault } from './fault/faults.js';
 import type { CookieFault } from './fault/fault.js';
 import type { ClusterEvent, History } from './history/history.js';
-import { provisionRedis, type ProvisionedRedis } from './redis/provision.js';
+import { deleteKeys, provisionRedis, type ProvisionedRedis } from './redis/provision.js';
 
 /**
  * Where sessions live: each server's own memory; one Redis, records saved
@@ -149,23 +148,6 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
     },
     faults,
   };
-}
-
-/** Removes this cluster's keys from a Redis it did not start (REDIS_URL). */
-async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true, disconnectTimeout: 50 });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 export async function startCluster(input: ClusterOptions = {}): Promise<StartedCluster> {

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { stringifySetCookie } from 'cookie';
 import { DEMO_USERS, type BackendConfig } from './config.js';
 import type { Session } from './session/session.js';

@@ -16,7 +16,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import httpProxy from 'http-proxy';
 import { HarnessError } from '../errors.js';
-import { setCookieList, type CookieFault, type FaultAction } from '../fault/fault.js';
+import type { CookieFault, FaultAction } from '../fault/fault.js';
+import { setCookieList } from '../util/cookie-header.js';
 import type { BalancerTarget, BalancingStrategy, Choice } from './strategy.js';
 
 export const REQUEST_ID_HEADER = 'x-slab-request-id';

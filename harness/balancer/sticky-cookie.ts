@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { parseCookie, stringifySetCookie } from 'cookie';
+import { keepCookies } from '../util/cookie-header.js';
 import type { BalancerTarget, BalancingStrategy, Choice } from './strategy.js';
 
 export const STICKY_COOKIE = 'SLAB_SRV';
@@ -36,10 +37,6 @@ export class StickyCookie implements BalancingStrategy {
 
   forwardCookie(cookie: string | undefined): string | undefined {
     if (!cookie || !cookie.includes(`${STICKY_COOKIE}=`)) return cookie;
-    const kept = cookie
-      .split(';')
-      .map((pair) => pair.trim())
-      .filter((pair) => pair && !pair.startsWith(`${STICKY_COOKIE}=`));
-    return kept.length ? kept.join('; ') : undefined;
+    return keepCookies(cookie, (name) => name !== STICKY_COOKIE);
   }
 }

@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import { startCluster, type StartedCluster } from '../cluster.js';
 import { freePort } from '../util/net.js';
 import { childExited, stopChild, trackChild } from '../util/children.js';
-import { PACKAGE_ROOT } from '../util/paths.js';
+import { findOnPath, PACKAGE_ROOT } from '../util/paths.js';
 import { pollUntil } from '../util/wait.js';
 import type { LoadJob, LoadResult } from './load-worker.js';
 
@@ -49,16 +49,6 @@ function inWorker(file: string, job: LoadJob): Promise<LoadResult> {
 
 const rate = (r: LoadResult) => `${r.rps.toFixed(0)} req/s (${r.requests} requests, ${r.errors} errors)`;
 
-function onPath(command: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((dir) => {
-    try {
-      readFileSync(join(dir, command));
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
 
 async function readyTime(): Promise<void> {
   const samples: number[] = [];
@@ -104,7 +94,7 @@ async function balancer(): Promise<void> {
     const recorded = cluster.history.proxy.length - before;
     console.log(`2. direct to one backend:               ${rate(direct)}`);
     console.log(`   session-lab balancer, recording on:   ${rate(ours)}, ${recorded} records = ${(ours.rps / direct.rps).toFixed(2)}× direct`);
-    if (!onPath('haproxy')) {
+    if (!findOnPath('haproxy')) {
       console.log('   HAProxy: not measured, haproxy is not on PATH (apt-get install haproxy; .ci/run installs it)');
       return;
     }

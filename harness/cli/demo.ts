@@ -7,7 +7,8 @@
 import type { ClusterOptions, StartedCluster } from '../cluster.js';
 import { runScenario, type RunResult } from '../runner/run.js';
 import { loadScenario } from '../scenario/load.js';
-import { CAUSE_EXPLAINED, hops, table, verdictHeadline } from './report.js';
+import { table } from '../util/table.js';
+import { CAUSE_EXPLAINED, hops, verdictHeadline } from './report.js';
 
 type WithCluster = <T>(options: ClusterOptions, use: (cluster: StartedCluster) => Promise<T>) => Promise<T>;
 

@@ -1,5 +1,6 @@
 /** Turns run results into words and tables a newcomer can read. */
 import type { ResetCause, Verdict } from '../diagnosis/diagnose.js';
+import { table } from '../util/table.js';
 import type { RequestRecord } from '../history/history.js';
 import type { RunResult } from '../runner/run.js';
 import type { LoadedScenario } from '../scenario/load.js';
@@ -13,13 +14,6 @@ export const CAUSE_EXPLAINED: Record<ResetCause, string> = {
   unclassified: 'the history lacks the evidence to name a cause; the evidence line says what is missing.',
 };
 
-export function table(headers: string[], rows: (string | number)[][], rightAlign: boolean[] = []): string {
-  const cells = [headers, ...rows.map((row) => row.map(String))];
-  const widths = headers.map((_, col) => Math.max(...cells.map((row) => row[col].length)));
-  const line = (row: string[]) =>
-    row.map((cell, col) => (rightAlign[col] ? cell.padStart(widths[col]) : cell.padEnd(widths[col]))).join('  ').trimEnd();
-  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
-}
 
 export function verdictHeadline(v: Verdict): string {
   return `user ${v.user}${v.run > 1 ? `, run ${v.run}` : ''}, step ${v.step} ${v.request}: session reset — cause: ${v.cause}${v.expected ? ' (expected by the scenario)' : ''}`;

@@ -10,6 +10,7 @@ import type { ResetCause } from '../diagnosis/diagnose.js';
 import { HarnessError } from '../errors.js';
 import { runScenario } from '../runner/run.js';
 import { planRun } from '../scenario/plan.js';
+import { table } from '../util/table.js';
 import type { Scenario } from '../scenario/schema.js';
 
 export interface CompareOptions {
@@ -173,7 +174,9 @@ export function formatComparison(rows: CompareRow[], format: CompareFormat): str
     const rule = `| ${COLUMNS.map((c) => (c.right ? '---:' : '---')).join(' | ')} |`;
     return [header, rule, ...cells.map((row) => `| ${row.join(' | ')} |`)].join('\n');
   }
-  const widths = COLUMNS.map((column, i) => Math.max(column.title.length, ...cells.map((row) => row[i].length)));
-  const line = (row: string[]) => row.map((cell, i) => (COLUMNS[i].right ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
-  return [line(COLUMNS.map((c) => c.title)), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+  return table(
+    COLUMNS.map((c) => c.title),
+    cells,
+    COLUMNS.map((c) => c.right ?? false),
+  );
 }

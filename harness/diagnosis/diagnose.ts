@@ -21,8 +21,10 @@ import { parseCookie } from 'cookie';
 import { sessionIdHash } from '../../servers/session/session-id.js';
 import type { ClusterEvent, History, JarCookie, RequestRecord } from '../history/history.js';
 
-export type ResetCause = 'replication' | 'transmission' | 'code' | 'expiry' | 'unclassified';
-export const RESET_CAUSES: readonly ResetCause[] = ['replication', 'transmission', 'code', 'expiry', 'unclassified'];
+/** The four causes a reset can have (session-resets.md). */
+export const NAMED_CAUSES = ['replication', 'transmission', 'code', 'expiry'] as const;
+export type ResetCause = (typeof NAMED_CAUSES)[number] | 'unclassified';
+export const RESET_CAUSES: readonly ResetCause[] = [...NAMED_CAUSES, 'unclassified'];
 
 export interface Verdict {
   user: number;

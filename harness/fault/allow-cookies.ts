@@ -1,4 +1,5 @@
-import { cookieName, cookiePairs, type FaultDefinition } from './fault.js';
+import { cookieName, cookiePairs, keepCookies } from '../util/cookie-header.js';
+import type { FaultDefinition } from './fault.js';
 
 /** Forwards only the listed cookies: a CDN cookie allow-list (CloudFront's whitelist) missing the session cookie. */
 export const allowCookies: FaultDefinition = {
@@ -12,11 +13,10 @@ export const allowCookies: FaultDefinition = {
       onRequest(req) {
         const header = req.headers.cookie;
         if (!header) return undefined;
-        const pairs = cookiePairs(header);
-        const kept = pairs.filter((pair) => allowed.has(cookieName(pair)));
-        if (kept.length === pairs.length) return undefined;
-        const dropped = pairs.filter((pair) => !allowed.has(cookieName(pair))).map(cookieName);
-        if (kept.length) req.headers.cookie = kept.join('; ');
+        const dropped = cookiePairs(header).map(cookieName).filter((name) => !allowed.has(name));
+        if (dropped.length === 0) return undefined;
+        const kept = keepCookies(header, (name) => allowed.has(name));
+        if (kept) req.headers.cookie = kept;
         else delete req.headers.cookie;
         return { note: `forwarded only ${[...allowed].join(', ')}; dropped ${dropped.join(', ')}` };
       },

@@ -1,4 +1,5 @@
-import { cookiePairs, type FaultDefinition } from './fault.js';
+import { cookiePairs } from '../util/cookie-header.js';
+import type { FaultDefinition } from './fault.js';
 
 /**
  * A limit on the Cookie header, as proxies have: trim it to what fits, or

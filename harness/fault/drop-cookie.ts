@@ -1,4 +1,5 @@
-import { cookieName, cookiePairs, type FaultDefinition } from './fault.js';
+import { cookiePairs, keepCookies } from '../util/cookie-header.js';
+import type { FaultDefinition } from './fault.js';
 
 /** Drops one named cookie from the request: a proxy rule or allow-list that forgot it. */
 export const dropCookie: FaultDefinition = {
@@ -11,10 +12,9 @@ export const dropCookie: FaultDefinition = {
       onRequest(req) {
         const header = req.headers.cookie;
         if (!header) return undefined;
-        const pairs = cookiePairs(header);
-        const kept = pairs.filter((pair) => cookieName(pair) !== value);
-        if (kept.length === pairs.length) return undefined;
-        if (kept.length) req.headers.cookie = kept.join('; ');
+        const kept = keepCookies(header, (name) => name !== value);
+        if (kept !== undefined && cookiePairs(kept).length === cookiePairs(header).length) return undefined;
+        if (kept) req.headers.cookie = kept;
         else delete req.headers.cookie;
         return { note: `dropped cookie ${value}` };
       },

@@ -36,21 +36,3 @@ export interface FaultDefinition {
   /** Builds the hooks; throws a message (string) for a bad value. */
   create(value: string | undefined): Omit<CookieFault, 'spec' | 'name' | 'probability'>;
 }
-
-export function setCookieList(res: IncomingMessage): string[] {
-  const value = res.headers['set-cookie'];
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
-}
-
-/** Splits a Cookie header into `name=value` pairs (RFC 6265 §4.2.1: separated by "; "). */
-export function cookiePairs(header: string): string[] {
-  return header
-    .split(';')
-    .map((pair) => pair.trim())
-    .filter(Boolean);
-}
-
-export function cookieName(pair: string): string {
-  const eq = pair.indexOf('=');
-  return eq < 0 ? pair : pair.slice(0, eq);
-}

@@ -1,4 +1,5 @@
-import { setCookieList, type FaultDefinition } from './fault.js';
+import { setCookieList } from '../util/cookie-header.js';
+import type { FaultDefinition } from './fault.js';
 
 /**
  * Joins several Set-Cookie headers into one, comma-separated, as a proxy

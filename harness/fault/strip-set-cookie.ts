@@ -1,4 +1,5 @@
-import { setCookieList, type FaultDefinition } from './fault.js';
+import { setCookieList } from '../util/cookie-header.js';
+import type { FaultDefinition } from './fault.js';
 
 /** Removes Set-Cookie from the backend's response: a CDN caching or forwarding without cookies. */
 export const stripSetCookie: FaultDefinition = {

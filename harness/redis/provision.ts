@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { Redis } from 'ioredis';
 import { HarnessError } from '../errors.js';
 import { childExited, stopChild, trackChild } from '../util/children.js';
 import { freePort } from '../util/net.js';
+import { findOnPath } from '../util/paths.js';
 
 /**
  * Finds a Redis for a cluster, in this order:
@@ -72,19 +71,6 @@ function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
-function findOnPath(command: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, command);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 
 interface Keeper {
@@ -142,16 +128,33 @@ async function startKeeper(binary: string, port: number): Promise<Keeper> {
   throw new Error(`redis-server on port ${port} did not answer PING${stderr ? `: ${stderr.trim()}` : ''}`, { cause: lastError });
 }
 
-/** Sends one command on a short-lived connection. */
-async function command(url: string, name: string, ...args: (string | number)[]): Promise<unknown> {
+/** Uses a short-lived connection that gives up at once instead of retrying. */
+async function withClient<T>(url: string, use: (client: Redis) => Promise<T>): Promise<T> {
   const client = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true, disconnectTimeout: 50 });
   client.on('error', () => {});
   try {
     await client.connect();
-    return await client.call(name, ...args);
+    return await use(client);
   } finally {
     client.disconnect();
   }
+}
+
+/** Sends one command on a short-lived connection. */
+function command(url: string, name: string, ...args: (string | number)[]): Promise<unknown> {
+  return withClient(url, (client) => client.call(name, ...args));
+}
+
+/** Removes the keys under `prefix` (a cluster's sessions) from a Redis session-lab did not start. */
+export function deleteKeys(url: string, prefix: string): Promise<void> {
+  return withClient(url, async (client) => {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      if (keys.length) await client.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  });
 }
 
 /** CLIENT PAUSE in short slices for `ms`: every command waits up to `slice` ms. Works on any Redis. */

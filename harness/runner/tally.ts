@@ -6,7 +6,7 @@
  */
 import { checkConsistency, type Anomaly } from '../consistency/check.js';
 import { countByCause, diagnose, sessionsPerPerson, type PersonSessions, type ResetCause, type Verdict } from '../diagnosis/diagnose.js';
-import type { ClusterEvent, History, RequestRecord } from '../history/history.js';
+import type { History, RequestRecord } from '../history/history.js';
 
 export interface ExpectationFailure {
   user: number;
@@ -130,5 +130,3 @@ export class Tally {
     this.people.sort((a, b) => a.user - b.user || a.run - b.run);
   }
 }
-
-export type { ClusterEvent };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BALANCER_NAMES } from '../balancer/strategies.js';
+import { NAMED_CAUSES } from '../diagnosis/diagnose.js';
 import { validateFault } from '../fault/faults.js';
 
 /**
@@ -11,7 +12,7 @@ import { validateFault } from '../fault/faults.js';
  * its path inside the file.
  */
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
-export const CAUSES = ['replication', 'transmission', 'code', 'expiry'] as const;
+const CAUSES = NAMED_CAUSES;
 
 const ms = (max: number) => z.number().int().min(0).max(max);
 

@@ -36,11 +36,6 @@ export function trackChild(child: ChildProcess, { group = false }: { group?: boo
   child.once('exit', () => live.delete(child));
 }
 
-/** The pids of children still running, for leak checks. */
-export function liveChildPids(): number[] {
-  return [...live.keys()].map((child) => child.pid).filter((pid): pid is number => pid !== undefined);
-}
-
 /** Resolves when the child has exited (at once if it already has). */
 export function childExited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
