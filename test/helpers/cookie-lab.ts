@@ -1,0 +1,174 @@
+/**
+ * A loopback cookie lab: one http and one https server answering any site
+ * name (site.test, sub.site.test, other.test, localhost), and two clients
+ * that walk the same steps — headless Chromium and a virtual user — so a
+ * test can compare the Cookie header each sent on every probe.
+ *
+ *   /set?c=<Set-Cookie>&c=…     answers with those Set-Cookie headers
+ *   /probe/…?id=<n>             records the Cookie header it received
+ *   /page?link=<url>|form=<url>|img=<url>   a page on another site that links, posts or embeds
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
+import type { BrowserContext, Page } from 'playwright-core';
+import { makeCertificate } from '../../harness/balancer/certificate.js';
+import { VirtualUser } from '../../harness/client/virtual-user.js';
+import { launchChromium, type StartedChromium } from '../../harness/util/chromium.js';
+import { pollUntil } from '../../harness/util/wait.js';
+
+export const SITE_NAMES = ['site.test', 'sub.site.test', 'other.test'] as const;
+
+export interface Probe {
+  id: number;
+  cookie: string | undefined;
+  method: string;
+  path: string;
+}
+
+export interface CookieLab {
+  http: (host: string, path: string) => string;
+  https: (host: string, path: string) => string;
+  probes: Map<number, Probe>;
+  ca: string;
+  stop(): Promise<void>;
+}
+
+function page(body: string): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body>${body}</body></html>`;
+}
+
+const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+
+export async function startCookieLab(): Promise<CookieLab> {
+  const tls = await makeCertificate([...SITE_NAMES]);
+  const probes = new Map<number, Probe>();
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const finish = (html: string, setCookie: string[] = []) => {
+      if (setCookie.length) res.setHeader('set-cookie', setCookie);
+      res.setHeader('content-type', 'text/html; charset=utf-8');
+      res.setHeader('cache-control', 'no-store');
+      res.end(page(html));
+    };
+    req.resume();
+    req.on('end', () => {
+      if (url.pathname.endsWith('/set')) return finish('set', url.searchParams.getAll('c'));
+      if (url.searchParams.has('id')) {
+        const id = Number(url.searchParams.get('id'));
+        probes.set(id, { id, cookie: req.headers.cookie, method: req.method ?? 'GET', path: url.pathname });
+        if (url.searchParams.get('img')) {
+          res.setHeader('content-type', 'image/gif');
+          res.setHeader('cache-control', 'no-store');
+          return res.end(Buffer.from('R0lGODlhAQABAAAAACw=', 'base64'));
+        }
+        return finish(`probe ${id}`);
+      }
+      if (url.pathname === '/page') {
+        const link = url.searchParams.get('link');
+        const form = url.searchParams.get('form');
+        const img = url.searchParams.get('img');
+        if (link) return finish(`<a id="go" href="${escape(link)}">go</a>`);
+        if (form) return finish(`<form id="go" method="post" action="${escape(form)}"><input name="x" value="1"><button>go</button></form>`);
+        if (img) return finish(`<img id="go" src="${escape(img)}">`);
+      }
+      res.statusCode = 404;
+      finish('not found');
+    });
+  };
+  const listen = async (server: Server) => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  };
+  const plain = createHttpServer(handler);
+  const secure = createHttpsServer({ key: tls.key, cert: tls.cert }, handler);
+  const [httpPort, httpsPort] = await Promise.all([listen(plain), listen(secure)]);
+  return {
+    http: (host, path) => `http://${host}:${httpPort}${path}`,
+    https: (host, path) => `https://${host}:${httpsPort}${path}`,
+    probes,
+    ca: tls.cert,
+    async stop() {
+      plain.closeAllConnections();
+      secure.closeAllConnections();
+      await Promise.all([new Promise((resolve) => plain.close(resolve)), new Promise((resolve) => secure.close(resolve))]);
+    },
+  };
+}
+
+/** How a probe request is made. */
+export interface ProbeRequest {
+  url: string;
+  /** Made from a page on this origin (a link, a form or an image); absent: typed into the address bar. */
+  from?: string;
+  via?: 'link' | 'form' | 'img';
+}
+
+/** A browser under test: stores cookies from /set answers, and makes probe requests. */
+export interface CookieClient {
+  readonly name: string;
+  /** Loads a /set URL; resolves once its Set-Cookie headers are stored. */
+  set(url: string): Promise<void>;
+  probe(request: ProbeRequest): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** undici reaching every lab host name on 127.0.0.1, trusting the lab's certificate. */
+export function labDispatcher(ca: string): Agent {
+  const connector = buildConnector({ ca, timeout: 10_000 });
+  return new Agent({
+    connect(options, callback) {
+      connector({ ...options, hostname: '127.0.0.1', servername: options.hostname === 'localhost' ? undefined : options.hostname }, callback);
+    },
+  });
+}
+
+/** The virtual user, as the runner drives it. */
+export function virtualUserClient(dispatcher: Dispatcher, make: (d: Dispatcher) => { send: VirtualUser['send'] } = (d) => new VirtualUser(d)): CookieClient {
+  const user = make(dispatcher);
+  return {
+    name: 'virtual user',
+    async set(url) {
+      const exchange = await user.send({ method: 'GET', url });
+      if (exchange.error) throw new Error(`${url}: ${exchange.error}`);
+    },
+    async probe({ url, from, via = 'link' }) {
+      const exchange = await user.send({ method: via === 'form' ? 'POST' : 'GET', url, from, subresource: via === 'img' ? true : undefined, body: via === 'form' ? 'x=1' : undefined });
+      if (exchange.error) throw new Error(`${url}: ${exchange.error}`);
+    },
+    async close() {},
+  };
+}
+
+/** One Chromium context: a fresh profile, its own cookie jar. */
+export async function chromiumClient(browser: StartedChromium, lab: CookieLab): Promise<CookieClient> {
+  const context: BrowserContext = await browser.newContext({ ignoreHTTPSErrors: true });
+  const tab: Page = await context.newPage();
+  const seen = (id: number) => lab.probes.has(id);
+  return {
+    name: 'chromium',
+    async set(url) {
+      const response = await tab.goto(url, { waitUntil: 'load' });
+      if (!response || response.status() !== 200) throw new Error(`${url}: ${response?.status()}`);
+    },
+    async probe({ url, from, via = 'link' }) {
+      const id = Number(new URL(url).searchParams.get('id'));
+      if (!from) {
+        await tab.goto(url, { waitUntil: 'load' });
+      } else {
+        const target = via === 'img' ? `${url}&img=1` : url;
+        await tab.goto(`${from}/page?${via}=${encodeURIComponent(target)}`, { waitUntil: 'load' });
+        if (via === 'link') await Promise.all([tab.waitForURL((u) => u.pathname.startsWith('/probe')), tab.click('#go')]);
+        if (via === 'form') await Promise.all([tab.waitForURL((u) => u.pathname.startsWith('/probe')), tab.click('#go button')]);
+      }
+      // The image request may land after the page's load event; poll for it.
+      await pollUntil(async () => (seen(id) ? true : undefined), { timeoutMs: 30_000, what: `chromium's request for ${url}` });
+    },
+    async close() {
+      await context.close();
+    },
+  };
+}
+
+export { launchChromium };
