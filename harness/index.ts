@@ -38,3 +38,5 @@ export type { ScheduledFault, ScheduledFaultDefinition } from './fault/scheduled
 export { createStrategy, STRATEGIES } from './balancer/strategies.js';
 export { sessionsPerPerson } from './diagnosis/diagnose.js';
 export type { PersonSessions } from './diagnosis/diagnose.js';
+export { setTimeoutBudget, timeoutBudgetMs, BUDGET_ENV, DEFAULT_BUDGET_MS } from './util/budget.js';
+export { parseDuration } from './util/duration.js';

@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { BACKEND_CONFIG_ENV, type BackendConfig, type ListeningMessage } from '../../servers/config.js';
+import { budgetHint, timeoutBudgetMs } from '../util/budget.js';
 import { HarnessError } from '../errors.js';
 import { childExited, stopChild, trackChild } from '../util/children.js';
 import { SERVER_SCRIPT } from '../util/paths.js';
@@ -36,7 +37,7 @@ export interface StartBackendOptions {
   timeoutMs?: number;
 }
 
-export async function startBackend({ config, onLog, timeoutMs = 10_000 }: StartBackendOptions): Promise<StartedBackend> {
+export async function startBackend({ config, onLog, timeoutMs = timeoutBudgetMs() }: StartBackendOptions): Promise<StartedBackend> {
   if (!existsSync(SERVER_SCRIPT)) {
     throw new HarnessError('SLAB_ERR_BACKEND_START', `${SERVER_SCRIPT} is missing: run "npm run build" (npm ci does it) first`);
   }
@@ -65,7 +66,7 @@ export async function startBackend({ config, onLog, timeoutMs = 10_000 }: StartB
 
   try {
     const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "listening" message within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`no "listening" message within ${timeoutMs} ms ${budgetHint()}`)), timeoutMs);
       child.once('message', (message: ListeningMessage) => {
         clearTimeout(timer);
         if (message?.type === 'listening') resolve(message.port);

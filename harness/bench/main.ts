@@ -79,7 +79,7 @@ async function startHaproxy(cluster: StartedCluster): Promise<{ url: string; chi
   const child = spawn('haproxy', ['-f', join(dir, 'haproxy.cfg'), '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
   trackChild(child);
   const url = `http://127.0.0.1:${port}`;
-  await pollUntil(async () => ((await fetch(`${url}/health`).catch(() => undefined))?.ok ? true : undefined), { timeoutMs: 5000, what: 'haproxy' });
+  await pollUntil(async () => ((await fetch(`${url}/health`).catch(() => undefined))?.ok ? true : undefined), { what: 'haproxy' });
   return { url, child, dir };
 }
 

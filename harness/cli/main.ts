@@ -15,6 +15,8 @@ import { validateFault, FAULT_USAGE } from '../fault/faults.js';
 import { builtInScenarioNames, loadScenario } from '../scenario/load.js';
 import { planRun } from '../scenario/plan.js';
 import { runDemo } from './demo.js';
+import { parseDuration } from '../util/duration.js';
+import { parseBudget, setTimeoutBudget } from '../util/budget.js';
 import { formatRun, formatScenarioList, runToJson } from './report.js';
 import { COMPARE_FORMATS, compare, formatComparison, type CompareFormat } from '../compare/compare.js';
 
@@ -45,6 +47,8 @@ Options for run:
   --json               print one JSON object instead of the report
   --history FILE       stream the full history (every hop of every request) to FILE as
                        JSON lines, keeping memory flat on long runs
+  --budget TIME        the time budget every deadline derives from (default 30s, or
+                       SLAB_BUDGET_MS); raise it on a slow machine
 
 Redis (for --store redis): REDIS_URL if set; else redis-server from PATH on a
 free port; else a container through testcontainers when Docker answers.
@@ -65,11 +69,10 @@ function onSignal(signal: NodeJS.Signals): void {
   void Promise.allSettled([...active].map(async (starting) => (await starting).stop())).then(() => process.exit(130));
 }
 
-/** `30s`, `1.5m`, `500ms`, `90` (seconds). */
+/** `30s`, `1.5m`, `500ms`, `90` (seconds): the one duration syntax (harness/util/duration.ts). */
 function durationFlag(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value);
-  const ms = match ? Number(match[1]) * (match[2] === 'ms' ? 1 : match[2] === 'm' ? 60_000 : 1000) : NaN;
+  const ms = parseDuration(value) ?? NaN;
   if (!(ms >= 1 && ms <= 24 * 3600_000)) {
     throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${name}: expected a duration like 30s, 2m or 500ms (at most 24 h), got ${JSON.stringify(value)}`);
   }
@@ -232,9 +235,25 @@ async function commandCompare(args: string[]): Promise<number> {
   return interrupted ? 130 : 0;
 }
 
+/** `--budget TIME` (any command): the time budget every deadline derives from (harness/util/budget.ts). */
+function takeBudget(argv: string[]): string[] {
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s);
+    if (flag !== '--budget') {
+      rest.push(argv[i]);
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--budget: expected milliseconds or a duration like 90s, got nothing');
+    setTimeoutBudget(parseBudget('--budget', value));
+  }
+  return rest;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
   try {
+    const [command, ...rest] = takeBudget(argv);
     switch (command) {
       case 'run':
         return await commandRun(rest);

@@ -1,4 +1,5 @@
 import { HarnessError } from '../errors.js';
+import { parseDuration } from '../util/duration.js';
 import { allowCookies } from './allow-cookies.js';
 import { capCookie } from './cap-cookie.js';
 import { dropCookie } from './drop-cookie.js';
@@ -40,12 +41,7 @@ function unknownFault(spec: string, where: string): HarnessError {
   );
 }
 
-/** `1.5s`, `500ms`, `2` (seconds) → ms. */
-function duration(text: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text);
-  if (!match) return undefined;
-  return match[2] === 'ms' ? Number(match[1]) : Number(match[1]) * 1000;
-}
+const duration = parseDuration;
 
 export function isScheduledFault(spec: string): boolean {
   const name = /^([a-z-]+)/.exec(spec.trim())?.[1];

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { HarnessError } from '../errors.js';
 import { childExited, stopChild, trackChild } from '../util/children.js';
+import { budgetHint, budgetShare, timeoutBudgetMs } from '../util/budget.js';
 import { freePort } from '../util/net.js';
 import { findOnPath } from '../util/paths.js';
 
@@ -40,7 +41,7 @@ const HOW_TO_GET_REDIS =
   '(3) start a Docker engine and session-lab runs redis:7-alpine through testcontainers.';
 
 /** Resolves when PING answers PONG; throws the underlying connection error otherwise. */
-export async function pingRedis(url: string, timeoutMs = 2000): Promise<void> {
+export async function pingRedis(url: string, timeoutMs = budgetShare(1 / 15)): Promise<void> {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
@@ -111,11 +112,12 @@ async function startKeeper(binary: string, port: number): Promise<Keeper> {
   let stopping: Promise<void> | undefined;
   // SIGTERM runs the keeper's EXIT trap, which kills redis-server.
   const stop = () => (stopping ??= stopChild(keeper, 500));
-  const deadline = Date.now() + 5000;
+  const budget = timeoutBudgetMs();
+  const deadline = Date.now() + budget;
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
-      await pingRedis(url, 500);
+      await pingRedis(url, budgetShare(1 / 60));
       return { pid: keeper.pid!, redisPid: Number(stdout.trim().split('\n')[0]), stop };
     } catch (error) {
       lastError = error;
@@ -125,7 +127,7 @@ async function startKeeper(binary: string, port: number): Promise<Keeper> {
     if (gone || stderr.includes('Address already in use')) break;
   }
   await stop();
-  throw new Error(`redis-server on port ${port} did not answer PING${stderr ? `: ${stderr.trim()}` : ''}`, { cause: lastError });
+  throw new Error(`redis-server on port ${port} did not answer PING within ${budget} ms${stderr ? `: ${stderr.trim()}` : ` ${budgetHint()}`}`, { cause: lastError });
 }
 
 /** Uses a short-lived connection that gives up at once instead of retrying. */

@@ -1,7 +1,9 @@
-/** Polls `check` until it returns a value other than undefined, or throws after `timeoutMs`. */
+import { budgetHint, timeoutBudgetMs } from './budget.js';
+
+/** Polls `check` until it returns a value other than undefined, or throws after `timeoutMs` (default: the time budget). */
 export async function pollUntil<T>(
   check: () => Promise<T | undefined>,
-  { timeoutMs, intervalMs = 10, what }: { timeoutMs: number; intervalMs?: number; what: string },
+  { timeoutMs = timeoutBudgetMs(), intervalMs = 10, what }: { timeoutMs?: number; intervalMs?: number; what: string },
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -13,7 +15,7 @@ export async function pollUntil<T>(
       lastError = error;
     }
     if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} ${budgetHint()}`, { cause: lastError });
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }

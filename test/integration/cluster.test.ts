@@ -67,7 +67,6 @@ describe('Redis-shared sessions behind round-robin', () => {
     // Backend log lines carry a hash of the id, never the id itself.
     // Log lines travel over the backends' stdout: poll for them against a deadline.
     const line = await pollUntil(async () => cluster.history.backendLog.find((l) => l.path === '/cart' && l.backend === review.backend), {
-      timeoutMs: 5000,
       what: 'the /cart log line',
     });
     expect(line).toMatchObject({ method: 'GET', status: 200, session: 'loaded' });

@@ -1,6 +1,7 @@
 /** Redis provisioning and the Redis session store, against a real redis-server. */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { closedPort } from '../helpers/ports.js';
+import { timeoutBudgetMs } from '../../harness/util/budget.js';
 import { startCluster } from '../../harness/cluster.js';
 import { HarnessError } from '../../harness/errors.js';
 import { provisionRedis, type ProvisionedRedis } from '../../harness/redis/provision.js';
@@ -40,7 +41,7 @@ describe('redis store', () => {
     const store = RedisStore.connect(redis.url, 'slab:test-ttl:');
     try {
       await store.set('short', { createdAt: 1, lastSeenAt: 1, data: {} }, 30);
-      const deadline = Date.now() + 3000;
+      const deadline = Date.now() + timeoutBudgetMs();
       while ((await store.get('short')) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       expect(await store.get('short')).toBeUndefined();
     } finally {
