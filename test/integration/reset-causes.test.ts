@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { builtInScenarioNames, loadScenario } from '../../harness/scenario/load.js';
+import type { RequestRecord } from '../../harness/history/history.js';
 import { runBuiltIn } from '../helpers/scenario-run.js';
 
 const names = builtInScenarioNames();
@@ -59,10 +60,11 @@ const EVIDENCE: Record<string, RegExp> = {
   'secure-cookie-http-localhost': /^Secure cookie sid withheld by the client: request URL is http \(http:\/\/localhost:\d+\/drafts\)$/,
   logout: /^app-\d destroyed the session sid#[0-9a-f]{8} at POST \/logout$/,
   'regenerate-drops-login': /^app-\d issued a new id at POST \/profile and the login of alice was not kept$/,
-  'idle-timeout': /^idle 1\.\d s > limit 1\.0 s \(app-\d expired sid#[0-9a-f]{8} at GET \/drafts\)$/,
-  'absolute-timeout': /^2\.\d s since login > absolute limit 2\.0 s/,
-  'store-ttl-shorter-than-cookie': /^store TTL 1\.0 s ran out: sid#[0-9a-f]{8} was last written 1\.\d s before, at step 3; the cookie's Max-Age \(60\.0 s\) outlived it$/,
-  'non-rolling-ttl': /^store TTL 1\.5 s ran out: .*at step 2; rolling is off, so the 2 reads since did not refresh it/,
+  // The times these quote depend on the machine's speed: their values are checked against the history below.
+  'idle-timeout': /^idle \d+\.\d s > limit 2\.0 s \(app-\d expired sid#[0-9a-f]{8} at GET \/drafts\)$/,
+  'absolute-timeout': /^\d+\.\d s since login > absolute limit 3\.0 s/,
+  'store-ttl-shorter-than-cookie': /^store TTL 2\.0 s ran out: sid#[0-9a-f]{8} was last written \d+\.\d s before, at step 3; the cookie's Max-Age \(60\.0 s\) outlived it$/,
+  'non-rolling-ttl': /^store TTL 4\.0 s ran out: .*at step 2; rolling is off, so the 2 reads since did not refresh it/,
   'cookie-expires-first': /^the sid cookie's Max-Age \(1\.0 s\) ran out in the client \d+ ms before GET \/drafts, so app-\d got no session cookie$/,
   'login-browse': /^sid#[0-9a-f]{8} created on app-\d at step \d \([A-Z]+ \/[a-z]*\); request routed to app-\d, whose store never had it/,
   checkout: /whose store never had it \(sessions live in each server's own memory\)$/,
@@ -88,6 +90,42 @@ describe.concurrent('the evidence of each cause', () => {
     expect((await runBuiltIn('login-browse', { cluster: { store: 'redis' } })).resets).toEqual([]);
     expect((await runBuiltIn('login-browse', { fixed: true })).resets).toEqual([]);
   });
+});
+
+/**
+ * Expiry evidence quotes elapsed times; on a busy machine they are longer
+ * than the scenario's pauses, so instead of a window the test checks what is
+ * invariant: the quoted time lies between the recorded times of the two
+ * requests it spans (to the 0.1 s it is rounded to), and is at least the
+ * pause the scenario makes between them.
+ */
+const TIMED: { name: string; quoted: RegExp; since: (records: RequestRecord[], reset: RequestRecord) => RequestRecord | undefined; atLeastMs: number }[] = [
+  // idle: since the user's previous request
+  { name: 'idle-timeout', quoted: /^idle (\d+\.\d) s/, since: (records, reset) => records.filter((r) => r.step < reset.step).at(-1), atLeastMs: 2600 },
+  // absolute: since the login
+  { name: 'absolute-timeout', quoted: /^(\d+\.\d) s since login/, since: (records) => records.find((r) => r.path === '/login'), atLeastMs: 3500 },
+  // store TTL: since the last write, the step the evidence names
+  { name: 'store-ttl-shorter-than-cookie', quoted: /last written (\d+\.\d) s before/, since: (records) => records.find((r) => r.step === 3), atLeastMs: 2600 },
+];
+
+describe.concurrent('expiry evidence agrees with the recorded times', () => {
+  for (const { name, quoted, since, atLeastMs } of TIMED) {
+    test(name, async () => {
+      const result = await runBuiltIn(name);
+      const verdict = result.resets[0];
+      expect(verdict?.cause).toBe('expiry');
+      const seconds = Number(quoted.exec(verdict.evidence)?.[1]);
+      const records = result.records.filter((r) => r.user === verdict.user && r.run === verdict.run);
+      const reset = records.find((r) => r.step === verdict.step)!;
+      const from = since(records, reset)!;
+      // Between the end of the earlier request and the start of the later one, or at most start to end; ±0.05 s of rounding.
+      const lower = (reset.time - from.time - from.durationMs) / 1000;
+      const upper = (reset.time + reset.durationMs - from.time) / 1000;
+      expect(seconds).toBeGreaterThanOrEqual(lower - 0.051);
+      expect(seconds).toBeLessThanOrEqual(upper + 0.051);
+      expect(seconds * 1000).toBeGreaterThanOrEqual(atLeastMs - 51);
+    });
+  }
 });
 
 test('two browsers for one person are two sessions, reported as such, not as a reset', async () => {
