@@ -13,8 +13,9 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { pino } from 'pino';
-import { BACKEND_CONFIG_ENV, type BackendConfig, type ListeningMessage } from './config.js';
+import { BACKEND_CONFIG_ENV, SESSION_DEFAULTS, type BackendConfig, type ListeningMessage } from './config.js';
 import { findRoute, type Reply } from './routes.js';
 import { MemoryStore } from './session/memory-store.js';
 import { SessionManager } from './session/session.js';
@@ -25,8 +26,24 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 function readConfig(): BackendConfig {
   const raw = process.env[BACKEND_CONFIG_ENV];
-  if (!raw) throw new Error(`${BACKEND_CONFIG_ENV} is not set: this server is started by the session-lab harness`);
-  return JSON.parse(raw) as BackendConfig;
+  if (raw) return JSON.parse(raw) as BackendConfig;
+  // Standalone (a container of docker/compose.yaml): the environment a foreign app gets.
+  const store = process.env.SESSION_STORE ?? (process.env.REDIS_URL ? 'redis' : 'memory');
+  if (store !== 'memory' && store !== 'redis') throw new Error(`SESSION_STORE: expected memory | redis, got ${JSON.stringify(store)}`);
+  if (store === 'redis' && !process.env.REDIS_URL) throw new Error('SESSION_STORE=redis needs REDIS_URL (redis://HOST:PORT)');
+  return { ...SESSION_DEFAULTS, name: process.env.BACKEND_ID ?? hostname(), store, redisUrl: process.env.REDIS_URL, keyPrefix: 'slab:', writes: 'whole' };
+}
+
+/**
+ * Forked by the harness (an IPC channel): port 0 on loopback, the port told
+ * over IPC, whatever PORT the harness's own environment has. Otherwise (a
+ * container) PORT and HOST.
+ */
+function listenAddress(): { port: number; host: string } {
+  if (process.send) return { port: 0, host: '127.0.0.1' };
+  const port = Number(process.env.PORT ?? 0);
+  if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new Error(`PORT: expected a port number, got ${JSON.stringify(process.env.PORT)}`);
+  return { port, host: process.env.HOST ?? '127.0.0.1' };
 }
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
@@ -153,14 +170,15 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown(0));
   process.on('SIGINT', () => shutdown(0));
 
-  server.listen(0, '127.0.0.1', () => {
+  const address = listenAddress();
+  server.listen(address.port, address.host, () => {
     const { port } = server.address() as AddressInfo;
     const message: ListeningMessage = { type: 'listening', port };
     process.send?.(message);
   });
 }
 
-if (process.env[BACKEND_CONFIG_ENV]) {
+if (process.env[BACKEND_CONFIG_ENV] || process.env.PORT) {
   main().catch((error) => {
     process.stderr.write(`backend failed to start: ${(error as Error).stack ?? error}\n`);
     process.exit(1);
