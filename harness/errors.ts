@@ -11,7 +11,10 @@ export type ErrorCode =
   | 'SLAB_ERR_CHROMIUM_UNAVAILABLE'
   | 'SLAB_ERR_BACKEND_START'
   | 'SLAB_ERR_LISTEN'
-  | 'SLAB_ERR_INTERRUPTED';
+  | 'SLAB_ERR_INTERRUPTED'
+  | 'SLAB_ERR_DOCKER_UNAVAILABLE'
+  | 'SLAB_ERR_IMAGE_MISSING'
+  | 'SLAB_ERR_CONTAINER_START';
 
 /** Exit status for each code: 2 bad input, 3 missing environment, 130 interrupted, 1 otherwise. */
 const EXIT_CODES: Record<ErrorCode, number> = {
@@ -23,6 +26,9 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   SLAB_ERR_CHROMIUM_UNAVAILABLE: 3,
   SLAB_ERR_BACKEND_START: 1,
   SLAB_ERR_INTERRUPTED: 130,
+  SLAB_ERR_DOCKER_UNAVAILABLE: 3,
+  SLAB_ERR_IMAGE_MISSING: 3,
+  SLAB_ERR_CONTAINER_START: 3,
 };
 
 export class HarnessError extends Error {

@@ -1,0 +1,86 @@
+/**
+ * The reference server's image, built from docker/Dockerfile for
+ * `--runtime docker`, tagged by the hash of what goes into it so a stale
+ * image is never run and an unchanged one is never rebuilt.
+ *
+ * The base is session-lab/base:local when the engine has it (docker/engine.sh
+ * makes it from the host's node), else node:20-slim when the engine has it;
+ * session-lab never pulls.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HarnessError } from '../errors.js';
+import { PACKAGE_ROOT } from '../util/paths.js';
+import { BASE_IMAGE, dockerClient, hasImage } from './engine.js';
+
+export const REFERENCE_IMAGE_REPOSITORY = 'session-lab/reference';
+const DOCKERFILE = 'docker/Dockerfile';
+const BUNDLE_DIR = 'dist/servers/bundle';
+const FALLBACK_BASE = 'node:20-slim';
+
+/** The files of the build context, relative to the package root. */
+function contextFiles(): string[] {
+  const bundle = join(PACKAGE_ROOT, BUNDLE_DIR);
+  if (!existsSync(join(bundle, 'app.js'))) {
+    throw new HarnessError('SLAB_ERR_BACKEND_START', `${join(bundle, 'app.js')} is missing: run "npm run build" (npm ci does it) first`);
+  }
+  const files = readdirSync(bundle)
+    .filter((name) => name.endsWith('.js'))
+    .sort()
+    .map((name) => `${BUNDLE_DIR}/${name}`);
+  return [DOCKERFILE, 'docker/server-package.json', ...files];
+}
+
+async function chooseBase(): Promise<string> {
+  for (const candidate of [BASE_IMAGE, FALLBACK_BASE]) if (await hasImage(candidate)) return candidate;
+  throw new HarnessError(
+    'SLAB_ERR_IMAGE_MISSING',
+    `runtime docker: the reference server's image is built on ${BASE_IMAGE} or ${FALLBACK_BASE}, and the engine has neither. ` +
+      `session-lab never pulls: docker pull ${FALLBACK_BASE}, or on a machine without registry access eval "$(docker/engine.sh start)", which imports ${BASE_IMAGE}.`,
+  );
+}
+
+let building: Promise<string> | undefined;
+
+/** The reference image's name, built first when the engine does not have this version. */
+export function referenceImage(): Promise<string> {
+  building ??= build().finally(() => {
+    building = undefined;
+  });
+  return building;
+}
+
+async function build(): Promise<string> {
+  const files = contextFiles();
+  const base = await chooseBase();
+  const hash = createHash('sha256').update(base);
+  for (const file of files) hash.update(file).update(readFileSync(join(PACKAGE_ROOT, file)));
+  const image = `${REFERENCE_IMAGE_REPOSITORY}:${hash.digest('hex').slice(0, 16)}`;
+  if (await hasImage(image)) return image;
+
+  const engine = await dockerClient();
+  const dockerode = engine.container.dockerode;
+  try {
+    const stream = await dockerode.buildImage(
+      { context: PACKAGE_ROOT, src: files },
+      // Host networking: the engine of these machines has no bridge network.
+      { t: image, dockerfile: DOCKERFILE, buildargs: { BASE: base }, networkmode: 'host', rm: true, forcerm: true },
+    );
+    await new Promise<void>((resolve, reject) => {
+      dockerode.modem.followProgress(
+        stream,
+        (error: Error | null, output: { error?: string; errorDetail?: { message?: string } }[]) => {
+          const failed = error?.message ?? output.find((line) => line.error)?.error;
+          if (failed) reject(new Error(failed));
+          else resolve();
+        },
+      );
+    });
+  } catch (error) {
+    throw new HarnessError('SLAB_ERR_CONTAINER_START', `runtime docker: building ${image} from ${DOCKERFILE} on ${base} failed: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return image;
+}
