@@ -10,7 +10,8 @@ import { findOnPath } from '../util/paths.js';
  * Finds a Redis for a cluster, in this order:
  *   1. REDIS_URL (or an explicit url): used as is, never replaced by another;
  *   2. redis-server from PATH, spawned on a free loopback port, no persistence;
- *   3. a redis container through testcontainers, when a Docker engine answers;
+ *   3. a redis container through testcontainers, when a Docker engine answers
+ *      (./redis-container.ts; first, without 2., for `container: true`);
  *   4. otherwise SLAB_ERR_REDIS_UNAVAILABLE, listing these three ways.
  */
 export interface ProvisionedRedis {
@@ -32,13 +33,15 @@ export interface ProvisionedRedis {
 export interface ProvisionRedisOptions {
   /** Takes precedence over REDIS_URL. */
   url?: string;
+  /** Start Redis as a container (`--runtime docker`) rather than redis-server from PATH, when no url is given. */
+  container?: boolean;
   env?: NodeJS.ProcessEnv;
 }
 
 const HOW_TO_GET_REDIS =
   'Get Redis one of three ways: (1) set REDIS_URL=redis://HOST:PORT to a running Redis; ' +
   '(2) put redis-server on PATH (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) and session-lab starts one on a free port; ' +
-  '(3) start a Docker engine and session-lab runs redis:7-alpine through testcontainers.';
+  '(3) start a Docker engine that has redis:7-alpine or session-lab/base:local (docker/engine.sh) and session-lab runs it through testcontainers.';
 
 /** Resolves when PING answers PONG; throws the underlying connection error otherwise. */
 export async function pingRedis(url: string, timeoutMs = budgetShare(1 / 15)): Promise<void> {
@@ -160,7 +163,7 @@ export function deleteKeys(url: string, prefix: string): Promise<void> {
 }
 
 /** CLIENT PAUSE in short slices for `ms`: every command waits up to `slice` ms. Works on any Redis. */
-async function slowDown(url: string, ms: number, slice = 40): Promise<void> {
+export async function slowDown(url: string, ms: number, slice = 40): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     await command(url, 'CLIENT', 'PAUSE', slice);
@@ -232,29 +235,9 @@ function externalRedis(url: string, source: 'REDIS_URL'): ProvisionedRedis {
 }
 
 async function startContainer(): Promise<ProvisionedRedis> {
-  const { GenericContainer } = await import('testcontainers');
-  const container = await new GenericContainer('redis:7-alpine')
-    .withExposedPorts(6379)
-    .withCommand(['redis-server', '--save', '', '--appendonly', 'no'])
-    .start();
-  const url = `redis://${container.getHost()}:${container.getMappedPort(6379)}`;
-  let stopping: Promise<void> | undefined;
-  return {
-    url,
-    source: 'testcontainers',
-    stop: () => (stopping ??= container.stop().then(() => undefined)),
-    kill: async () => {
-      await container.exec(['redis-cli', 'SHUTDOWN', 'NOSAVE']).catch(() => undefined);
-    },
-    // A restarted container may come back on another mapped port; emptying it
-    // and cutting its clients off is the same loss at a stable address.
-    restart: async () => {
-      await container.exec(['redis-cli', 'FLUSHALL']);
-      await container.exec(['redis-cli', 'CLIENT', 'KILL', 'TYPE', 'normal']);
-    },
-    pause: (ms: number) => command(url, 'CLIENT', 'PAUSE', ms).then(() => new Promise((resolve) => setTimeout(resolve, ms))),
-    slow: (ms: number) => slowDown(url, ms),
-  };
+  // Loaded only here: testcontainers is not needed by a run that has a Redis.
+  const { startRedisContainer } = await import('./redis-container.js');
+  return startRedisContainer();
 }
 
 export async function provisionRedis(options: ProvisionRedisOptions = {}): Promise<ProvisionedRedis> {
@@ -273,6 +256,8 @@ export async function provisionRedis(options: ProvisionRedisOptions = {}): Promi
     }
     return externalRedis(given, 'REDIS_URL');
   }
+
+  if (options.container) return startContainer();
 
   const binary = findOnPath('redis-server', env);
   if (binary) {
