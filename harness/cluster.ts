@@ -1,33 +1,33 @@
 /**
- * A started cluster: N reference app servers as child processes, a balancer
- * in front (http, and https when asked), and the session store they share
- * or do not share.
+ * A started cluster: N app servers, a front (balancer) before them (http,
+ * and https when asked), and the session store they share or do not share.
+ * Each part comes through its own seam, so the kinds of each can grow
+ * without this file growing:
  *
- *   virtual users ──▶ balancer ──▶ app-1 ┐
- *   (shop.example.test)        ──▶ app-2 ├──▶ own memory | one Redis
- *                              ──▶ app-N ┘
+ *   virtual users ──▶ front ──▶ app-1 ┐
+ *   (shop.example.test)     ──▶ app-2 ├──▶ store (store/provision-store.ts)
+ *   (balancer/front.ts)     ──▶ app-N ┘
+ *                     (backend/launcher.ts)
  */
 import { randomBytes } from 'node:crypto';
 import { SESSION_DEFAULTS, type BackendConfig, type SessionSettings } from '../servers/config.js';
-import { startBackend, type BackendLogLine, type StartedBackend } from './backend/backend-process.js';
+import type { BackendLogLine, StartedBackend } from './backend/backend-process.js';
+import { backendEnv, referenceLauncher, type BackendLauncher, type BackendSpec } from './backend/launcher.js';
 import { makeCertificate } from './balancer/certificate.js';
-import { startBalancer, type ProxyRecord, type StartedBalancer, type TlsMaterial } from './balancer/proxy.js';
-import { BALANCER_NAMES, createStrategy, type BalancerName } from './balancer/strategies.js';
+import { startFront, type StartedFront } from './balancer/front.js';
+import type { ProxyRecord, TlsMaterial } from './balancer/proxy.js';
+import { BALANCER_NAMES, type BalancerName } from './balancer/strategies.js';
 import type { BalancerTarget } from './balancer/strategy.js';
 import type { Site } from './client/network.js';
+import type { ClusterControl } from './cluster-control.js';
 import { HarnessError } from './errors.js';
 import { isScheduledFault, parseFault, validateFault } from './fault/faults.js';
 import type { CookieFault } from './fault/fault.js';
 import type { ClusterEvent, History } from './history/history.js';
-import { deleteKeys, provisionRedis, type ProvisionedRedis } from './redis/provision.js';
+import type { ProvisionedRedis } from './redis/provision.js';
+import { provisionStore, STORE_KINDS, type ProvisionedStore, type StoreKind } from './store/provision-store.js';
 
-/**
- * Where sessions live: each server's own memory; one Redis, records saved
- * whole (last writer wins, as connect-redis); or one Redis with optimistic
- * locking (WATCH/MULTI), which loses no concurrent update.
- */
-export type StoreKind = 'memory' | 'redis' | 'redis-locking';
-export const STORE_KINDS: readonly StoreKind[] = ['memory', 'redis', 'redis-locking'];
+export { STORE_KINDS, type StoreKind } from './store/provision-store.js';
 
 export interface ClusterOptions {
   /** Number of app servers. */
@@ -50,6 +50,8 @@ export interface ClusterOptions {
   recordBackendLog?: boolean;
   /** Keep every balancer record in history.proxy (default true); off for long runs that stream to disk. */
   recordProxyHistory?: boolean;
+  /** How the app servers are started (default: the bundled reference server). */
+  launcher?: BackendLauncher;
 }
 
 export const CLUSTER_DEFAULTS = {
@@ -74,7 +76,7 @@ export interface ResolvedClusterOptions {
   recordProxyHistory: boolean;
 }
 
-export interface StartedCluster {
+export interface StartedCluster extends ClusterControl {
   /** The balancer's plain-http URL on loopback, e.g. http://127.0.0.1:41234. */
   readonly url: string;
   /** The balancer's https URL on loopback, when https is on. */
@@ -83,20 +85,14 @@ export interface StartedCluster {
   readonly site: Site;
   readonly backends: readonly StartedBackend[];
   readonly redis: ProvisionedRedis | undefined;
+  /** The session store and what the backends were told about it. */
+  readonly store: ProvisionedStore;
   /** Redis key prefix of this cluster's sessions. */
   readonly keyPrefix: string;
   readonly history: History;
   readonly options: ResolvedClusterOptions;
   /** The site's URL as a user types it: `https://shop.example.test/` when https is on. */
   siteUrl(scheme?: 'http' | 'https'): string;
-  /** SIGKILL a backend: its memory sessions are gone and the balancer stops sending to it. */
-  killBackend(name: string, fault?: string): Promise<void>;
-  /** Stop a backend and start a new process in its place: up again, its memory sessions gone. */
-  restartBackend(name: string, fault?: string): Promise<void>;
-  /** Take a backend out of rotation (new requests go elsewhere) or put it back. */
-  drainBackend(name: string, drained: boolean, fault?: string): void;
-  /** Records something that happened to the cluster, for the diagnosis. */
-  recordEvent(event: Omit<ClusterEvent, 'time'>): void;
   /** The balancer's record of the request with this X-Slab-Request-Id, handed over once. */
   takeProxyRecord(requestId: string): ProxyRecord | undefined;
   /** Idempotent; a second call awaits the first. Never throws for dead children. */
@@ -152,11 +148,13 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
 
 export async function startCluster(input: ClusterOptions = {}): Promise<StartedCluster> {
   const { resolved: options, faults } = validate(input);
+  const launcher = input.launcher ?? referenceLauncher;
   const keyPrefix = `slab:${randomBytes(4).toString('hex')}:`;
   const history: History = {
     topology: {
       store: options.store,
       balancer: options.balancer,
+      launcher: launcher.kind,
       backends: [],
       cookieName: options.session.cookieName,
       https: options.https,
@@ -169,123 +167,75 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
     backendLog: [],
     events: [],
   };
-
-  const backends: StartedBackend[] = [];
-  const targets: BalancerTarget[] = [];
-  // Balancer records waiting for the runner to join them to the client's.
-  const pendingProxyRecords = new Map<string, ProxyRecord>();
-  let redis: ProvisionedRedis | undefined;
-  let balancer: StartedBalancer | undefined;
-  let stopping: Promise<void> | undefined;
-  let stopped = false;
-  const expectedExits = new Set<StartedBackend>();
-  let configFor: (name: string) => BackendConfig | undefined = () => undefined;
-  let startOne: (config: BackendConfig) => Promise<StartedBackend> = () => Promise.reject(new Error('cluster not started'));
   const recordEvent = (event: Omit<ClusterEvent, 'time'>) => history.events.push({ time: Date.now(), ...event });
-  const find = (name: string) => {
-    const index = backends.findIndex((backend) => backend.name === name);
-    if (index < 0) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `backend: expected one of ${backends.map((b) => b.name).join(', ')}, got ${JSON.stringify(name)}`);
-    return { index, backend: backends[index], target: targets.find((t) => t.name === name)! };
+  const onLog = (line: BackendLogLine) => {
+    if (options.recordBackendLog) history.backendLog.push(line);
+    input.logger?.info(line, 'backend');
   };
 
+  let store: ProvisionedStore | undefined;
+  let replicas: Replicas | undefined;
+  let front: StartedFront | undefined;
+  let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      stopped = true;
-      await balancer?.stop();
-      await Promise.all(backends.map((backend) => backend.stop()));
-      if (redis?.source === 'REDIS_URL') await deleteKeys(redis.url, keyPrefix).catch(() => {});
-      await redis?.stop();
+      if (replicas) replicas.stopped = true;
+      await front?.stop();
+      await replicas?.stopAll();
+      await store?.stop();
       recordEvent({ kind: 'cluster-stopped' });
     })());
 
   try {
-    // Redis, the certificate and the backends' own start-up overlap.
+    // The store, the certificate and the backends' own start-up overlap.
     const tlsReady: Promise<TlsMaterial | undefined> = options.https ? makeCertificate([options.site, `*.${options.site.split('.').slice(1).join('.')}`]) : Promise.resolve(undefined);
-    if (options.store !== 'memory') redis = await provisionRedis({ url: input.redisUrl });
+    store = await provisionStore(options.store, { redisUrl: input.redisUrl, keyPrefix });
+    const provisioned = store;
+    replicas = new Replicas(launcher, recordEvent);
+    await replicas.startAll(
+      Array.from({ length: options.servers }, (_, index) => {
+        const name = `app-${index + 1}`;
+        return { name, index, config: { ...options.session, ...provisioned.backendConfig, name }, env: backendEnv(name, provisioned.env), onLog };
+      }),
+    );
+    history.topology.backends = replicas.backends.map((backend) => backend.name);
 
-    const onLog = (line: BackendLogLine) => {
-      if (options.recordBackendLog) history.backendLog.push(line);
-      input.logger?.info(line, 'backend');
-    };
-    const configs: BackendConfig[] = Array.from({ length: options.servers }, (_, i) => ({
-      ...options.session,
-      name: `app-${i + 1}`,
-      store: options.store === 'memory' ? 'memory' : 'redis',
-      writes: options.store === 'redis-locking' ? 'locking' : 'whole',
-      redisUrl: redis?.url,
-      keyPrefix,
-    }));
-    configFor = (name) => configs.find((config) => config.name === name);
-    startOne = async (config) => {
-      const backend = await startBackend({ config, onLog });
-      void backend.exited.then(() => {
-        const target = targets.find((t) => t.name === backend.name);
-        // A backend that exits on its own (or is killed) takes no more requests.
-        if (target && target.url === backend.url) target.up = false;
-        if (!stopped && !expectedExits.delete(backend)) recordEvent({ kind: 'backend-exited', backend: backend.name });
-      });
-      return backend;
-    };
-    const started = await Promise.allSettled(configs.map((config) => startOne(config)));
-    for (const result of started) if (result.status === 'fulfilled') backends.push(result.value);
-    const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failed) throw failed.reason;
-    history.topology.backends = backends.map((backend) => backend.name);
-
-    const tls = await tlsReady;
-    targets.push(...backends.map((backend, index) => ({ name: backend.name, url: backend.url, index, up: true, inFlight: 0 })));
-    balancer = await startBalancer({
-      targets,
-      strategy: createStrategy(options.balancer),
+    // Balancer records waiting for the runner to join them to the client's.
+    const pendingProxyRecords = new Map<string, ProxyRecord>();
+    front = await startFront({
+      balancer: options.balancer,
+      targets: replicas.targets,
+      faults,
+      tls: await tlsReady,
       onRecord: (record: ProxyRecord) => {
         if (record.requestId) pendingProxyRecords.set(record.requestId, record);
         if (options.recordProxyHistory) history.proxy.push(record);
       },
-      faults,
-      tls,
     });
     recordEvent({ kind: 'cluster-started' });
 
-    const site: Site = { hostname: options.site, httpPort: balancer.httpPort, httpsPort: balancer.httpsPort, ca: tls?.cert };
-    const killBackend = async (name: string, fault?: string) => {
-      const { backend, target } = find(name);
-      // Recorded when it goes down, before the process is reaped: requests from then on see it gone.
-      target.up = false;
-      recordEvent({ kind: 'backend-killed', backend: name, fault, detail: `${name} killed (SIGKILL)` });
-      expectedExits.add(backend);
-      await backend.kill();
-    };
-    const restartBackend = async (name: string, fault?: string) => {
-      const { index, backend, target } = find(name);
-      target.up = false;
-      recordEvent({ kind: 'backend-restarted', backend: name, fault, detail: `${name} restarted (a new process; its memory is empty)` });
-      expectedExits.add(backend);
-      await backend.stop();
-      const fresh = await startOne(configFor(name)!);
-      backends[index] = fresh;
-      target.url = fresh.url;
-      target.up = true;
-    };
-    const drainBackend = (name: string, drained: boolean, fault?: string) => {
-      const { target } = find(name);
-      target.up = !drained;
-      recordEvent({ kind: drained ? 'backend-drained' : 'backend-undrained', backend: name, fault, detail: `${name} ${drained ? 'taken out of rotation' : 'back in rotation'}` });
-    };
+    const tls = await tlsReady;
+    const site: Site = { hostname: options.site, httpPort: front.httpPort, httpsPort: front.httpsPort, ca: tls?.cert };
+    const running = replicas;
     return {
       takeProxyRecord: (requestId: string) => {
         const record = pendingProxyRecords.get(requestId);
         pendingProxyRecords.delete(requestId);
         return record;
       },
-      killBackend,
-      restartBackend,
-      drainBackend,
+      get backendNames() {
+        return running.backends.map((backend) => backend.name);
+      },
+      killBackend: (name, fault) => running.kill(name, fault),
+      restartBackend: (name, fault) => running.restart(name, fault),
+      drainBackend: (name, drained, fault) => running.drain(name, drained, fault),
       recordEvent,
-      url: balancer.url,
-      httpsUrl: balancer.httpsUrl,
+      url: front.url,
+      httpsUrl: front.httpsUrl,
       site,
-      backends,
-      redis,
+      backends: running.backends,
+      redis: provisioned.redis,
+      store: provisioned,
       keyPrefix,
       history,
       options,
@@ -296,5 +246,82 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/**
+ * The app servers of one cluster and the front's view of them (targets):
+ * started through the launcher, and killed, restarted or drained by faults.
+ * A backend that exits on its own is taken out of rotation and recorded.
+ */
+class Replicas {
+  readonly backends: StartedBackend[] = [];
+  readonly targets: BalancerTarget[] = [];
+  /** Set once the cluster stops: exits from then on are expected. */
+  stopped = false;
+  readonly #specs = new Map<string, BackendSpec>();
+  readonly #expectedExits = new Set<StartedBackend>();
+
+  constructor(
+    readonly launcher: BackendLauncher,
+    readonly recordEvent: (event: Omit<ClusterEvent, 'time'>) => void,
+  ) {}
+
+  async startAll(specs: BackendSpec[]): Promise<void> {
+    for (const spec of specs) this.#specs.set(spec.name, spec);
+    const started = await Promise.allSettled(specs.map((spec) => this.#startOne(spec)));
+    for (const result of started) if (result.status === 'fulfilled') this.backends.push(result.value);
+    const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    this.targets.push(...this.backends.map((backend, index) => ({ name: backend.name, url: backend.url, index, up: true, inFlight: 0 })));
+  }
+
+  async #startOne(spec: BackendSpec): Promise<StartedBackend> {
+    const backend = await this.launcher.start(spec);
+    void backend.exited.then(() => {
+      const target = this.targets.find((t) => t.name === backend.name);
+      // A backend that exits on its own (or is killed) takes no more requests.
+      if (target && target.url === backend.url) target.up = false;
+      if (!this.stopped && !this.#expectedExits.delete(backend)) this.recordEvent({ kind: 'backend-exited', backend: backend.name });
+    });
+    return backend;
+  }
+
+  #find(name: string) {
+    const index = this.backends.findIndex((backend) => backend.name === name);
+    if (index < 0) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `backend: expected one of ${this.backends.map((b) => b.name).join(', ')}, got ${JSON.stringify(name)}`);
+    return { index, backend: this.backends[index], target: this.targets.find((t) => t.name === name)! };
+  }
+
+  async kill(name: string, fault?: string): Promise<void> {
+    const { backend, target } = this.#find(name);
+    // Recorded when it goes down, before the process is reaped: requests from then on see it gone.
+    target.up = false;
+    this.recordEvent({ kind: 'backend-killed', backend: name, fault, detail: `${name} killed (SIGKILL)` });
+    this.#expectedExits.add(backend);
+    await backend.kill();
+  }
+
+  async restart(name: string, fault?: string): Promise<void> {
+    const { index, backend, target } = this.#find(name);
+    target.up = false;
+    this.recordEvent({ kind: 'backend-restarted', backend: name, fault, detail: `${name} restarted (a new process; its memory is empty)` });
+    this.#expectedExits.add(backend);
+    await backend.stop();
+    const fresh = await this.#startOne(this.#specs.get(name)!);
+    this.backends[index] = fresh;
+    target.url = fresh.url;
+    target.up = true;
+  }
+
+  drain(name: string, drained: boolean, fault?: string): void {
+    const { target } = this.#find(name);
+    target.up = !drained;
+    this.recordEvent({ kind: drained ? 'backend-drained' : 'backend-undrained', backend: name, fault, detail: `${name} ${drained ? 'taken out of rotation' : 'back in rotation'}` });
+  }
+
+  async stopAll(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.backends.map((backend) => backend.stop()));
   }
 }

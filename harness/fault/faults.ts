@@ -14,6 +14,7 @@ import { killRedis, pauseRedis, restartRedis, slowRedis } from './scheduled/redi
 import { restartBackend } from './scheduled/restart-backend.js';
 import { rollingRestart } from './scheduled/rolling-restart.js';
 import type { Schedule, ScheduledFault, ScheduledFaultDefinition } from './scheduled/scheduled-fault.js';
+import type { ClusterControl } from '../cluster-control.js';
 
 /** Every cookie fault the balancer can inject, by name. */
 export const FAULTS: readonly FaultDefinition[] = [stripCookie, stripSetCookie, dropCookie, allowCookies, capCookie, mergeSetCookie, dropForwardedProto];
@@ -83,8 +84,22 @@ export function parseScheduledFault(spec: string, where = '--fault'): ScheduledF
     backend,
     durationMs,
     schedule,
+    requires: definition.requires ?? [],
+    takesBackend: definition.takesBackend,
     act: (cluster) => definition.act(cluster, { spec, backend, durationMs }),
   };
+}
+
+/** Refuses, before the first request, a scheduled fault this cluster cannot have. */
+export function assertFaultFits(fault: ScheduledFault, cluster: ClusterControl): void {
+  const refuse = (expected: string) => {
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `fault ${JSON.stringify(fault.spec)}: ${expected}`);
+  };
+  if (fault.takesBackend && !cluster.backendNames.includes(fault.backend)) refuse(`no backend ${fault.backend}; expected one of ${cluster.backendNames.join(', ')}`);
+  for (const requirement of fault.requires) {
+    if (requirement === 'redis' && !cluster.redis) refuse('the cluster has no Redis; expected --store redis or redis-locking');
+    if (requirement === 'own-redis' && cluster.redis?.source === 'REDIS_URL') refuse('needs a Redis session-lab starts itself, not REDIS_URL (unset it)');
+  }
 }
 
 /** Checks any fault spec, cookie or scheduled; throws the one clear error. */

@@ -1,6 +1,7 @@
 import type { BackendLogLine } from '../backend/backend-process.js';
 import type { SessionSettings } from '../../servers/config.js';
 import type { ProxyRecord } from '../balancer/proxy.js';
+import type { StoreKind } from '../store/provision-store.js';
 
 /**
  * The one history every hop writes into. The diagnosis is a pure function
@@ -78,11 +79,42 @@ export interface RequestRecord {
 
   /** Balancer view, joined by request id. */
   proxy: ProxyRecord | undefined;
+  /** What the backend itself received and returned, from the tap in front of it, joined by request id (when taps run). */
+  tap?: TapRecord;
 
   /** Scenario context: a reset is expected here (true, or the cause expected). */
   resetExpected: boolean | string;
   /** Expectations of the step that did not hold. */
   failures: string[];
+}
+
+/**
+ * What one backend received and returned, recorded by a pass-through tap in
+ * front of it: the wire at the backend's door, whatever balancer sits
+ * before it (the harness's own, nginx, HAProxy).
+ */
+export interface TapRecord {
+  /** Epoch ms when the tap received the request. */
+  time: number;
+  /** X-Slab-Request-Id as it arrived at the backend. */
+  requestId: string | undefined;
+  /** The backend behind this tap, e.g. `app-2`. */
+  backend: string;
+  method: string;
+  path: string;
+  /** Host header as received. */
+  host: string | undefined;
+  /** Cookie header as received. */
+  cookie: string | undefined;
+  forwardedProto: string | undefined;
+  forwardedFor: string | undefined;
+  forwardedHost: string | undefined;
+  /** The backend's answer. */
+  status: number;
+  setCookie: string[];
+  durationMs: number;
+  /** Set when the backend could not be reached or broke off. */
+  error?: string;
 }
 
 /** Something that happened to the cluster rather than in a request. */
@@ -108,8 +140,10 @@ export interface ClusterEvent {
 }
 
 export interface Topology {
-  store: 'memory' | 'redis' | 'redis-locking';
+  store: StoreKind;
   balancer: string;
+  /** How the backends were started: `reference` (the bundled server), `command`, `container` … */
+  launcher: string;
   backends: string[];
   cookieName: string;
   https: boolean;

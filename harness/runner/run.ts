@@ -19,7 +19,7 @@ import type { StartedCluster } from '../cluster.js';
 import type { Anomaly } from '../consistency/check.js';
 import type { PersonSessions, ResetCause, Verdict } from '../diagnosis/diagnose.js';
 import { HarnessError } from '../errors.js';
-import { isScheduledFault, parseScheduledFault } from '../fault/faults.js';
+import { assertFaultFits, isScheduledFault, parseScheduledFault } from '../fault/faults.js';
 import type { ScheduledFault } from '../fault/scheduled/scheduled-fault.js';
 import type { ClusterEvent, RequestRecord } from '../history/history.js';
 import { planRun } from '../scenario/plan.js';
@@ -186,18 +186,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   // Scheduled faults: each fires once, at a time or after the k-th request.
   const scheduled = cluster.options.faults.filter(isScheduledFault).map((spec) => parseScheduledFault(spec, 'faults'));
   // Refuse faults this cluster cannot have before the first request, not halfway through.
-  for (const fault of scheduled) {
-    const backends = cluster.backends.map((b) => b.name);
-    if (['kill-backend', 'restart-backend', 'drain-backend'].includes(fault.name) && !backends.includes(fault.backend)) {
-      throw new HarnessError('SLAB_ERR_OPTION_INVALID', `fault ${JSON.stringify(fault.spec)}: no backend ${fault.backend}; expected one of ${backends.join(', ')}`);
-    }
-    if (fault.name.endsWith('-redis') && !cluster.redis) {
-      throw new HarnessError('SLAB_ERR_OPTION_INVALID', `fault ${JSON.stringify(fault.spec)}: the cluster has no Redis; expected --store redis or redis-locking`);
-    }
-    if ((fault.name === 'kill-redis' || fault.name === 'restart-redis') && cluster.redis?.source === 'REDIS_URL') {
-      throw new HarnessError('SLAB_ERR_OPTION_INVALID', `fault ${JSON.stringify(fault.spec)}: needs a Redis session-lab starts itself, not REDIS_URL (unset it)`);
-    }
-  }
+  for (const fault of scheduled) assertFaultFits(fault, cluster);
   const firing: Promise<void>[] = [];
   const faultErrors: string[] = [];
   const fire = (fault: ScheduledFault) =>

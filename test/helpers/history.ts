@@ -109,6 +109,7 @@ export function history(store: Topology['store'], hops: Hop[], session: Partial<
     topology: {
       store,
       balancer: 'round-robin',
+      launcher: 'reference',
       backends: ['app-1', 'app-2', 'app-3'],
       cookieName: 'sid',
       https: false,

@@ -1,8 +1,8 @@
-import type { StartedCluster } from '../../cluster.js';
+import type { ClusterControl } from '../../cluster-control.js';
 import { HarnessError } from '../../errors.js';
 import type { ScheduledFaultDefinition } from './scheduled-fault.js';
 
-function redisOf(cluster: StartedCluster, fault: string) {
+function redisOf(cluster: ClusterControl, fault: string) {
   if (!cluster.redis) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `${fault}: the cluster has no Redis (use --store redis)`);
   return cluster.redis;
 }
@@ -13,6 +13,7 @@ export const killRedis: ScheduledFaultDefinition = {
   usage: 'kill-redis',
   description: 'kill Redis; it stays down',
   takesBackend: false,
+  requires: ['redis', 'own-redis'],
   async act(cluster, { spec }) {
     const redis = redisOf(cluster, 'kill-redis');
     cluster.recordEvent({ kind: 'redis-killed', fault: spec, detail: 'Redis killed (SIGKILL)' });
@@ -26,6 +27,7 @@ export const restartRedis: ScheduledFaultDefinition = {
   usage: 'restart-redis',
   description: 'restart Redis empty: every shared session is lost',
   takesBackend: false,
+  requires: ['redis', 'own-redis'],
   async act(cluster, { spec }) {
     const redis = redisOf(cluster, 'restart-redis');
     cluster.recordEvent({ kind: 'redis-restarted', fault: spec, detail: 'Redis restarted empty (no persistence)' });
@@ -39,6 +41,7 @@ export const pauseRedis: ScheduledFaultDefinition = {
   usage: 'pause-redis[,for=DURATION]',
   description: 'freeze Redis (SIGSTOP/SIGCONT) for a while (default 1 s)',
   takesBackend: false,
+  requires: ['redis'],
   defaultDurationMs: 1000,
   async act(cluster, { spec, durationMs }) {
     cluster.recordEvent({ kind: 'redis-paused', fault: spec, detail: `Redis frozen for ${durationMs} ms` });
@@ -52,6 +55,7 @@ export const slowRedis: ScheduledFaultDefinition = {
   usage: 'slow-redis[,for=DURATION]',
   description: 'make Redis slow (CLIENT PAUSE slices) for a while (default 1 s)',
   takesBackend: false,
+  requires: ['redis'],
   defaultDurationMs: 1000,
   async act(cluster, { spec, durationMs }) {
     cluster.recordEvent({ kind: 'redis-slowed', fault: spec, detail: `Redis slowed for ${durationMs} ms` });

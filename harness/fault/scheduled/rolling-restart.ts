@@ -7,6 +7,6 @@ export const rollingRestart: ScheduledFaultDefinition = {
   description: 'restart every backend in turn (a rolling deploy)',
   takesBackend: false,
   async act(cluster, { spec }) {
-    for (const backend of cluster.backends.map((b) => b.name)) await cluster.restartBackend(backend, spec);
+    for (const backend of cluster.backendNames) await cluster.restartBackend(backend, spec);
   },
 };

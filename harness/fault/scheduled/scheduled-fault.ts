@@ -1,4 +1,4 @@
-import type { StartedCluster } from '../../cluster.js';
+import type { ClusterControl } from '../../cluster-control.js';
 
 /**
  * A fault that happens to the cluster during a run rather than to each
@@ -14,8 +14,16 @@ export interface ScheduledFaultDefinition {
   takesBackend: boolean;
   /** For faults that last (pause, slow, drain): default duration in ms. */
   defaultDurationMs?: number;
-  act(cluster: StartedCluster, context: { spec: string; backend: string; durationMs: number }): Promise<void>;
+  /**
+   * What the cluster must have for the fault to act, checked before the
+   * first request: `redis` a Redis store; `own-redis` one that session-lab
+   * started itself (not REDIS_URL), since the fault kills or restarts it.
+   */
+  requires?: readonly FaultRequirement[];
+  act(cluster: ClusterControl, context: { spec: string; backend: string; durationMs: number }): Promise<void>;
 }
+
+export type FaultRequirement = 'redis' | 'own-redis';
 
 export type Schedule = { atMs: number } | { afterRequests: number } | { fractionOfRequests: number };
 
@@ -25,5 +33,8 @@ export interface ScheduledFault {
   readonly backend: string;
   readonly durationMs: number;
   readonly schedule: Schedule;
-  act(cluster: StartedCluster): Promise<void>;
+  /** What the cluster must have; see ScheduledFaultDefinition.requires. */
+  readonly requires: readonly FaultRequirement[];
+  readonly takesBackend: boolean;
+  act(cluster: ClusterControl): Promise<void>;
 }

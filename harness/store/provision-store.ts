@@ -1,0 +1,55 @@
+/**
+ * Where a cluster's sessions live, and what the app servers need to reach
+ * it: nothing for per-process memory; a Redis (and its address) for the
+ * shared stores. Store topologies with several Redis nodes plug in here.
+ *
+ *   startCluster ──▶ provisionStore(kind) ──▶ { backendConfig, env, redis }
+ */
+import type { BackendConfig } from '../../servers/config.js';
+import { deleteKeys, provisionRedis, type ProvisionedRedis } from '../redis/provision.js';
+
+/**
+ * Each server's own memory; one Redis, records saved whole (last writer
+ * wins, as connect-redis); or one Redis with optimistic locking
+ * (WATCH/MULTI), which loses no concurrent update.
+ */
+export type StoreKind = 'memory' | 'redis' | 'redis-locking';
+export const STORE_KINDS: readonly StoreKind[] = ['memory', 'redis', 'redis-locking'];
+
+export interface ProvisionedStore {
+  readonly kind: StoreKind;
+  /** What the reference server is told about its store. */
+  readonly backendConfig: Pick<BackendConfig, 'store' | 'writes' | 'redisUrl' | 'keyPrefix'>;
+  /** What a foreign app is told, as environment (REDIS_URL …). */
+  readonly env: Record<string, string>;
+  /** The Redis, when the store has one: its controls serve the store faults. */
+  readonly redis: ProvisionedRedis | undefined;
+  /** Stops what was started; removes this cluster's keys from a Redis that is not ours. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface ProvisionStoreOptions {
+  /** A Redis to use instead of REDIS_URL or a spawned one. */
+  redisUrl?: string;
+  /** Redis key prefix, one per cluster. */
+  keyPrefix: string;
+}
+
+export async function provisionStore(kind: StoreKind, { redisUrl, keyPrefix }: ProvisionStoreOptions): Promise<ProvisionedStore> {
+  if (kind === 'memory') {
+    return { kind, backendConfig: { store: 'memory', writes: 'whole', keyPrefix }, env: {}, redis: undefined, stop: async () => {} };
+  }
+  const redis = await provisionRedis({ url: redisUrl });
+  let stopping: Promise<void> | undefined;
+  return {
+    kind,
+    backendConfig: { store: 'redis', writes: kind === 'redis-locking' ? 'locking' : 'whole', redisUrl: redis.url, keyPrefix },
+    env: { REDIS_URL: redis.url },
+    redis,
+    stop: () =>
+      (stopping ??= (async () => {
+        if (redis.source === 'REDIS_URL') await deleteKeys(redis.url, keyPrefix).catch(() => {});
+        await redis.stop();
+      })()),
+  };
+}
