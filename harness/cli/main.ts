@@ -15,8 +15,9 @@ import { validateFault, FAULT_USAGE } from '../fault/faults.js';
 import { builtInScenarioNames, loadScenario } from '../scenario/load.js';
 import { planRun } from '../scenario/plan.js';
 import { runDemo } from './demo.js';
+import { prepareHistoryFile } from '../history/history-file.js';
 import { parseDuration } from '../util/duration.js';
-import { parseBudget, setTimeoutBudget } from '../util/budget.js';
+import { parseBudget, setTimeoutBudget, timeoutBudgetMs } from '../util/budget.js';
 import { formatRun, formatScenarioList, runToJson } from './report.js';
 import { COMPARE_FORMATS, compare, formatComparison, type CompareFormat } from '../compare/compare.js';
 
@@ -74,7 +75,7 @@ function durationFlag(name: string, value: string | undefined): number | undefin
   if (value === undefined) return undefined;
   const ms = parseDuration(value) ?? NaN;
   if (!(ms >= 1 && ms <= 24 * 3600_000)) {
-    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${name}: expected a duration like 30s, 2m or 500ms (at most 24 h), got ${JSON.stringify(value)}`);
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${name}: expected a duration like 30s, 2m or 500ms (at most 24 h), got ${cutValue(value)}`);
   }
   return ms;
 }
@@ -99,11 +100,26 @@ function progressLine(): { update: (p: RunProgress) => void; done: () => void } 
   };
 }
 
+/** A value quoted in an error, cut to a readable length. */
+function cutValue(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+}
+
+/** A flag given twice would silently lose one value: refuse it (except the repeatable ones). */
+function refuseRepeated(tokens: { kind: string; name?: string }[] | undefined, repeatable: string[]): void {
+  const seen = new Set<string>();
+  for (const token of tokens ?? []) {
+    if (token.kind !== 'option' || !token.name || repeatable.includes(token.name)) continue;
+    if (seen.has(token.name)) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${token.name}: given more than once; expected it once`);
+    seen.add(token.name);
+  }
+}
+
 function integerFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min || n > max) {
-    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${name}: expected an integer from ${min} to ${max}, got ${cutValue(value)}`);
   }
   return n;
 }
@@ -111,7 +127,7 @@ function integerFlag(name: string, value: string | undefined, min: number, max: 
 function choiceFlag<T extends string>(name: string, value: string | undefined, choices: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
   if (!choices.includes(value as T)) {
-    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${name}: expected one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${name}: expected one of ${choices.join(', ')}, got ${cutValue(value)}`);
   }
   return value as T;
 }
@@ -133,9 +149,10 @@ export async function withCluster<T>(options: ClusterOptions, use: (cluster: Sta
 }
 
 async function commandRun(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals, tokens } = parseArgs({
     args,
     allowPositionals: true,
+    tokens: true,
     options: {
       servers: { type: 'string' },
       store: { type: 'string' },
@@ -153,8 +170,14 @@ async function commandRun(args: string[]): Promise<number> {
     },
   });
   if (positionals.length !== 1) {
-    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `run: expected one scenario name or file, got ${positionals.length ? positionals.join(' ') : 'none'}`);
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `run: expected one scenario name or file, got ${positionals.length ? cutValue(positionals.join(' ')) : 'none'}`);
   }
+  refuseRepeated(tokens, ['fault']);
+  if (values.duration !== undefined && values.requests !== undefined) {
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--duration and --requests: expected one bound for the run, got both');
+  }
+  // Checked, and created 0600, before anything starts.
+  if (values.history !== undefined) prepareHistoryFile(values.history);
   const cliCluster = {
     servers: integerFlag('servers', values.servers, 1, 64),
     store: choiceFlag<StoreKind>('store', values.store, STORE_KINDS),
@@ -195,9 +218,10 @@ function listFlag<T extends string>(name: string, value: string | undefined, cho
 }
 
 async function commandCompare(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values, tokens } = parseArgs({
     args,
     allowPositionals: false,
+    tokens: true,
     options: {
       scenario: { type: 'string' },
       stores: { type: 'string' },
@@ -210,6 +234,7 @@ async function commandCompare(args: string[]): Promise<number> {
       fixed: { type: 'boolean', default: false },
     },
   });
+  refuseRepeated(tokens, []);
   if (!values.scenario) throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--scenario: expected a scenario name or file');
   const stores = listFlag<StoreKind>('stores', values.stores, STORE_KINDS, ['memory', 'redis']);
   const balancers = listFlag<BalancerName>('balancers', values.balancers, BALANCER_NAMES, ['round-robin', 'sticky']);
@@ -248,7 +273,14 @@ function takeBudget(argv: string[]): string[] {
     if (value === undefined) throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--budget: expected milliseconds or a duration like 90s, got nothing');
     setTimeoutBudget(parseBudget('--budget', value));
   }
+  timeoutBudgetMs(); // a malformed SLAB_BUDGET_MS is bad input, refused before anything starts
   return rest;
+}
+
+/** Every error is one line of sane length, whatever it quotes. */
+function oneLine(message: string): string {
+  const line = message.replace(/\s*\n\s*/g, ' ').trim();
+  return line.length > 1000 ? `${line.slice(0, 1000)}… (${line.length} chars)` : line;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -273,15 +305,15 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${USAGE}\n`);
         return command === undefined ? 2 : 0;
       default:
-        throw new HarnessError('SLAB_ERR_OPTION_INVALID', `unknown command ${JSON.stringify(command)}: expected run, compare, scenarios, demo or help`);
+        throw new HarnessError('SLAB_ERR_OPTION_INVALID', `unknown command ${cutValue(command)}: expected run, compare, scenarios, demo or help`);
     }
   } catch (error) {
     if (isHarnessError(error)) {
-      process.stderr.write(`session-lab: ${error.code}: ${error.message}\n`);
+      process.stderr.write(`session-lab: ${error.code}: ${oneLine(error.message)}\n`);
       return error.exitCode;
     }
     if ((error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`session-lab: SLAB_ERR_OPTION_INVALID: ${(error as Error).message}\n`);
+      process.stderr.write(`session-lab: SLAB_ERR_OPTION_INVALID: ${oneLine((error as Error).message)}\n`);
       return 2;
     }
     throw error;

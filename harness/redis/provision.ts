@@ -75,6 +75,23 @@ function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
+/** A Redis URL that cannot be parsed is bad input (exit 2), not a missing Redis (exit 3). */
+export function checkRedisUrl(url: string, where: string): void {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !['redis:', 'rediss:'].includes(parsed.protocol) || !parsed.hostname) {
+    const shown = redactUrl(url);
+    throw new HarnessError(
+      'SLAB_ERR_OPTION_INVALID',
+      `${where}: expected a URL like redis://[:PASSWORD@]HOST:PORT, got ${JSON.stringify(shown.length > 60 ? `${shown.slice(0, 60)}…` : shown)}`,
+    );
+  }
+}
+
 
 
 interface Keeper {
@@ -244,6 +261,7 @@ export async function provisionRedis(options: ProvisionRedisOptions = {}): Promi
   const env = options.env ?? process.env;
   const given = options.url ?? env.REDIS_URL;
   if (given) {
+    checkRedisUrl(given, options.url ? 'redisUrl' : 'REDIS_URL');
     try {
       await pingRedis(given);
     } catch (error) {

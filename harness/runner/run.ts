@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
+import { HISTORY_FILE_MODE, prepareHistoryFile } from '../history/history-file.js';
 import { parseCookie } from 'cookie';
 import { REQUEST_ID_HEADER } from '../balancer/proxy.js';
 import { clientAddress, createSiteDispatcher } from '../client/network.js';
@@ -131,13 +132,17 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
 class LineWriter {
   readonly #out: WriteStream;
   #queue: Promise<void> = Promise.resolve();
+  #error: Error | undefined;
 
   constructor(path: string) {
-    this.#out = createWriteStream(path);
+    // Checked and created 0600 first: a bad path is a one-line error, not an unhandled 'error' event.
+    this.#out = createWriteStream(prepareHistoryFile(path), { flags: 'w', mode: HISTORY_FILE_MODE });
+    this.#out.on('error', (error) => (this.#error ??= error));
   }
 
   write(values: unknown[]): Promise<void> {
     this.#queue = this.#queue.then(async () => {
+      if (this.#error) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--history: cannot write: ${this.#error.message}`, { cause: this.#error });
       for (const value of values) if (!this.#out.write(`${JSON.stringify(value)}\n`)) await once(this.#out, 'drain');
     });
     return this.#queue;

@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { HarnessError } from '../errors.js';
 import { SCENARIOS_DIR } from '../util/paths.js';
+import { dataDepth, MAX_ALIAS_COUNT, MAX_NESTING, MAX_PROBLEMS_SHOWN, MAX_SCENARIO_BYTES, nestingDepth, quote } from './limits.js';
 import { ScenarioSchema, type Scenario } from './schema.js';
 
 const EXTENSIONS = ['.yaml', '.yml', '.json'];
@@ -24,45 +25,96 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out || '(top level)';
 }
 
-/** Validates already-parsed scenario data; `file` names it in errors. */
+/** Validates already-parsed scenario data; `file` names it in errors. The first few problems are listed, the rest counted. */
 export function parseScenario(data: unknown, file: string): LoadedScenario {
-  const result = ScenarioSchema.safeParse(data, { reportInput: true });
+  const where = displayPath(file);
+  if (dataDepth(data) > MAX_NESTING) throw invalid(`${where}: nested more than ${MAX_NESTING} levels deep`);
+  let result: ReturnType<typeof ScenarioSchema.safeParse>;
+  try {
+    result = ScenarioSchema.safeParse(data, { reportInput: true });
+  } catch (error) {
+    // A stack overflow in validation is a file nested too deeply, whatever the limits above missed.
+    if (error instanceof RangeError) throw invalid(`${where}: nested too deeply to validate`, error);
+    throw error;
+  }
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
-      const got = 'input' in issue && issue.input !== undefined && issue.code !== 'unrecognized_keys' ? `, got ${JSON.stringify(issue.input)}` : '';
-      return `${displayPath(file)}: ${formatPath(issue.path)}: ${issue.message}${got}`;
+    const issues = result.error.issues;
+    const shown = issues.slice(0, MAX_PROBLEMS_SHOWN).map((issue) => {
+      const got = 'input' in issue && issue.input !== undefined && issue.code !== 'unrecognized_keys' && issue.code !== 'custom' ? `, got ${quote(issue.input)}` : '';
+      return `${formatPath(issue.path)}: ${cut(issue.message)}${got}`;
     });
-    throw new HarnessError('SLAB_ERR_SCENARIO_INVALID', `invalid scenario\n  ${lines.join('\n  ')}`);
+    const more = issues.length > shown.length ? `; and ${issues.length - shown.length} more problem${issues.length - shown.length > 1 ? 's' : ''}` : '';
+    throw invalid(`${where}: ${shown.join('; ')}${more}`);
   }
   return { ...result.data, file };
 }
 
-export function loadScenarioFile(file: string): LoadedScenario {
+function invalid(message: string, cause?: unknown): HarnessError {
+  return new HarnessError('SLAB_ERR_SCENARIO_INVALID', `invalid scenario: ${message}`, cause === undefined ? undefined : { cause });
+}
+
+/** A message (which may quote a value) cut to one readable line. */
+function cut(message: string): string {
+  const line = message.replace(/\s*\n\s*/g, ' ');
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+
+/** Reads a scenario file that is a regular file of sane size; anything else is refused before it is opened for reading. */
+function readScenarioText(file: string): string {
+  const where = displayPath(file);
+  let stats;
+  try {
+    stats = statSync(file);
+  } catch (error) {
+    throw new HarnessError('SLAB_ERR_SCENARIO_NOT_FOUND', `${where}: cannot read scenario file (${(error as NodeJS.ErrnoException).code})`, { cause: error });
+  }
+  if (stats.isDirectory()) throw invalid(`${where}: is a directory; expected a .yaml, .yml or .json file`);
+  // A FIFO or a device would block or never end: refuse it without opening it.
+  if (!stats.isFile()) throw invalid(`${where}: not a regular file (a FIFO, socket or device); expected a .yaml, .yml or .json file`);
+  if (stats.size > MAX_SCENARIO_BYTES) throw invalid(`${where}: ${stats.size} bytes; a scenario file may have at most ${MAX_SCENARIO_BYTES}`);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new HarnessError('SLAB_ERR_SCENARIO_NOT_FOUND', `${displayPath(file)}: cannot read scenario file (${(error as NodeJS.ErrnoException).code})`, {
-      cause: error,
-    });
+    throw new HarnessError('SLAB_ERR_SCENARIO_NOT_FOUND', `${where}: cannot read scenario file (${(error as NodeJS.ErrnoException).code})`, { cause: error });
   }
+  // A byte order mark, as some editors write: not part of the document.
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+export function loadScenarioFile(file: string): LoadedScenario {
+  const where = displayPath(file);
+  if (!EXTENSIONS.includes(extname(file).toLowerCase())) {
+    throw invalid(`${where}: expected a .yaml, .yml or .json file, got ${quote(extname(file) || 'no extension')}`);
+  }
+  const text = readScenarioText(file);
+  const depth = nestingDepth(text);
+  if (depth > MAX_NESTING) throw invalid(`${where}: nested ${depth} levels deep; at most ${MAX_NESTING}`);
   let data: unknown;
-  if (extname(file) === '.json') {
+  if (extname(file).toLowerCase() === '.json') {
     try {
       data = JSON.parse(text);
     } catch (error) {
-      throw new HarnessError('SLAB_ERR_SCENARIO_INVALID', `${displayPath(file)}: not valid JSON: ${(error as Error).message}`, { cause: error });
+      throw invalid(`${where}: not valid JSON: ${cut((error as Error).message)}`, error);
     }
   } else {
-    const doc = parseDocument(text);
+    let doc;
+    try {
+      doc = parseDocument(text, { uniqueKeys: true });
+    } catch (error) {
+      throw invalid(`${where}: not valid YAML: ${cut((error as Error).message)}`, error);
+    }
     if (doc.errors.length) {
       const error = doc.errors[0];
       const at = error.linePos?.[0] ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}: ` : '';
-      throw new HarnessError('SLAB_ERR_SCENARIO_INVALID', `${displayPath(file)}: ${at}not valid YAML: ${error.message.split(' at line ')[0]}`, {
-        cause: error,
-      });
+      throw invalid(`${where}: ${at}not valid YAML: ${cut(error.message.split(' at line ')[0])}`, error);
     }
-    data = doc.toJS();
+    try {
+      data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (error) {
+      // yaml refuses alias bombs (ReferenceError: excessive alias count) and we refuse what overflows.
+      throw invalid(`${where}: not a usable YAML document: ${cut((error as Error).message)} (at most ${MAX_ALIAS_COUNT} alias expansions)`, error);
+    }
   }
   return parseScenario(data, file);
 }
@@ -75,16 +127,23 @@ export function builtInScenarioNames(): string[] {
     .sort();
 }
 
-/** A built-in scenario by name (`login-browse`), or a scenario file by path. */
+const SCENARIO_NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+/**
+ * A built-in scenario by name (`login-browse`), or a scenario file by path.
+ * A name is only ever looked up inside scenarios/ (`../package` is not a
+ * name); anything with a slash or an extension is a path.
+ */
 export function loadScenario(nameOrPath: string): LoadedScenario {
-  const asPath = resolve(nameOrPath);
-  if (existsSync(asPath) && EXTENSIONS.includes(extname(asPath))) return loadScenarioFile(asPath);
-  for (const ext of EXTENSIONS) {
-    const file = join(SCENARIOS_DIR, `${nameOrPath}${ext}`);
-    if (existsSync(file)) return loadScenarioFile(file);
+  if (nameOrPath === '') throw new HarnessError('SLAB_ERR_SCENARIO_NOT_FOUND', 'scenario: expected a name or a file, got ""');
+  if (SCENARIO_NAME.test(nameOrPath)) {
+    for (const ext of EXTENSIONS) {
+      const file = join(SCENARIOS_DIR, `${nameOrPath}${ext}`);
+      if (existsSync(file)) return loadScenarioFile(file);
+    }
   }
-  throw new HarnessError(
-    'SLAB_ERR_SCENARIO_NOT_FOUND',
-    `scenario "${nameOrPath}": no such file, and no built-in scenario of that name (built-in: ${builtInScenarioNames().join(', ')})`,
-  );
+  const asPath = resolve(nameOrPath);
+  if (existsSync(asPath)) return loadScenarioFile(asPath);
+  const builtIn = SCENARIO_NAME.test(nameOrPath) ? `, and no built-in scenario of that name (built-in: ${builtInScenarioNames().join(', ')})` : '';
+  throw new HarnessError('SLAB_ERR_SCENARIO_NOT_FOUND', `scenario ${quote(nameOrPath)}: no such file${builtIn}`);
 }

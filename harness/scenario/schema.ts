@@ -30,6 +30,14 @@ export const SessionSettingsSchema = z.strictObject({
   partnerLinkScheme: z.enum(['http', 'https']).optional(),
 });
 
+/** Header names and values as undici accepts them: a name is an RFC 9110 token, a value has no CR, LF or NUL. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HeaderValue = z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, { message: 'expected a header value without control characters (CR, LF, NUL…)' });
+const HEADERS_SET_BY_THE_CLIENT = ['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect'];
+
+/** The `{{templates}}` a path or body may use, filled in per request (harness/runner/steps.ts). */
+export const TEMPLATE_NAMES = ['user', 'run', 'step'] as const;
+
 const FaultSpec = z.string().superRefine((spec, ctx) => {
   try {
     validateFault(spec);
@@ -95,7 +103,7 @@ export const StepSchema = z
     from: z.url({ protocol: /^https?$/ }).optional(),
     /** In a `together` group: leave this many ms after the group starts (to order a race). */
     startAfterMs: ms(60_000).optional(),
-    headers: z.record(z.string(), z.string()).optional(),
+    headers: z.record(z.string(), HeaderValue).optional(),
     /** A JSON request body; sets content-type: application/json. */
     json: z.unknown().optional(),
     /** A raw request body. */
@@ -129,6 +137,29 @@ export const StepSchema = z
       }
       return;
     }
+    if (step.body !== undefined && step.json !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['body'], message: 'expected one of "body" (raw text) or "json", not both' });
+    }
+    const templated: [string, string | undefined][] = [
+      ['path', step.path],
+      ['body', step.body],
+      ['json', step.json === undefined ? undefined : JSON.stringify(step.json)],
+    ];
+    for (const [key, text] of templated) {
+      for (const [, name] of text?.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g) ?? []) {
+        if (!(TEMPLATE_NAMES as readonly string[]).includes(name)) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `unknown template {{${name.slice(0, 40)}}}; expected ${TEMPLATE_NAMES.map((t) => `{{${t}}}`).join(', ')}` });
+        }
+      }
+    }
+    for (const [name, value] of Object.entries(step.headers ?? {})) {
+      if (!HEADER_NAME.test(name)) {
+        ctx.addIssue({ code: 'custom', path: ['headers', name], message: "expected a header name (letters, digits and !#$%&'*+-.^_`|~, no spaces or control characters)" });
+      } else if (HEADERS_SET_BY_THE_CLIENT.includes(name.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', path: ['headers', name], message: `expected a header the client does not set itself (not ${HEADERS_SET_BY_THE_CLIENT.join(', ')})` });
+      }
+      if (/\{\{.*\}\}/.test(value)) ctx.addIssue({ code: 'custom', path: ['headers', name], message: 'templates are filled in "path", "body" and "json" only, not in headers' });
+    }
     if (step.method === undefined) ctx.addIssue({ code: 'custom', path: ['method'], message: `expected one of ${HTTP_METHODS.join(', ')} (or a "wait" step)` });
     if ((step.path === undefined) === (step.follow === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['path'], message: 'expected exactly one of "path" or "follow"' });
@@ -161,6 +192,11 @@ export const ScenarioSchema = z.strictObject({
       steps.forEach((step, i) => {
         if (step.startAfterMs !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'startAfterMs'], message: '"startAfterMs" belongs to steps inside a "together" group' });
       });
+      // `follow` takes its URL from the previous response: the first request has none.
+      const first = steps.findIndex((step) => step.wait === undefined);
+      if (first >= 0 && steps[first].follow !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [first, 'follow'], message: '"follow" needs a previous response to follow a link from; this is the first request' });
+      }
     }),
 });
 

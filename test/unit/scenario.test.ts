@@ -66,6 +66,18 @@ describe('scenario files', () => {
     expect(error.message).toMatch(/syntax\.yaml: line \d+/);
   });
 
+  test('a byte order mark, as some editors write, is accepted in JSON and YAML', () => {
+    const json = write('bom.json', `\ufeff${JSON.stringify({ name: 'bom', description: 'd', steps: [{ method: 'GET', path: '/' }] })}`);
+    expect(loadScenarioFile(json).name).toBe('bom');
+    const yaml = write('bom.yaml', '\ufeffname: bom\ndescription: d\nsteps:\n  - { method: GET, path: / }\n');
+    expect(loadScenarioFile(yaml).name).toBe('bom');
+  });
+
+  test('a name is looked up in scenarios/ only; a path with ../ is a path', () => {
+    // scenarios/../package.json exists, but "../package" is not a scenario name.
+    expect(errorOf(() => loadScenario('../package')).code).toBe('SLAB_ERR_SCENARIO_NOT_FOUND');
+  });
+
   test('an unknown scenario name lists the built-in ones', () => {
     const error = errorOf(() => loadScenario('no-such-scenario'));
     expect(error.code).toBe('SLAB_ERR_SCENARIO_NOT_FOUND');
