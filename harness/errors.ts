@@ -14,7 +14,10 @@ export type ErrorCode =
   | 'SLAB_ERR_INTERRUPTED'
   | 'SLAB_ERR_DOCKER_UNAVAILABLE'
   | 'SLAB_ERR_IMAGE_MISSING'
-  | 'SLAB_ERR_CONTAINER_START';
+  | 'SLAB_ERR_CONTAINER_START'
+  | 'SLAB_ERR_BINARY_MISSING'
+  | 'SLAB_ERR_BALANCER_CONFIG'
+  | 'SLAB_ERR_BALANCER_START';
 
 /** Exit status for each code: 2 bad input, 3 missing environment, 130 interrupted, 1 otherwise. */
 const EXIT_CODES: Record<ErrorCode, number> = {
@@ -29,6 +32,9 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   SLAB_ERR_DOCKER_UNAVAILABLE: 3,
   SLAB_ERR_IMAGE_MISSING: 3,
   SLAB_ERR_CONTAINER_START: 3,
+  SLAB_ERR_BINARY_MISSING: 3,
+  SLAB_ERR_BALANCER_CONFIG: 2,
+  SLAB_ERR_BALANCER_START: 1,
 };
 
 export class HarnessError extends Error {
