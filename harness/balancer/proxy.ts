@@ -58,6 +58,12 @@ export interface ProxyRecord {
   durationMs: number;
   /** Set when the backend could not be reached. */
   error?: string;
+  /**
+   * Read off a black-box balancer's two sides (the client's record and the
+   * backend's tap, harness/tap/join.ts) rather than recorded by session-lab's
+   * own balancer: it chose no pin and applied no fault of session-lab's.
+   */
+  fromTap?: boolean;
 }
 
 export interface TlsMaterial {

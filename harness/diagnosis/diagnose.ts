@@ -20,6 +20,7 @@
 import { parseCookie } from 'cookie';
 import { sessionIdHash } from '../../servers/session/session-id.js';
 import type { ClusterEvent, History, JarCookie, RequestRecord } from '../history/history.js';
+import { tapEvidence } from './tap-evidence.js';
 
 /** The four causes a reset can have (session-resets.md). */
 export const NAMED_CAUSES = ['replication', 'transmission', 'code', 'expiry'] as const;
@@ -70,9 +71,10 @@ function cookieValue(header: string | undefined, name: string): string | undefin
   return header ? parseCookie(header)[name] : undefined;
 }
 
-function faultNotes(r: RequestRecord): string {
+function faultNotes(r: RequestRecord, balancer: string): string {
   const notes = r.proxy?.faults ?? [];
-  return notes.length ? ` (${notes.map((f) => `fault ${f.fault}: ${f.note}`).join('; ')})` : '';
+  // Behind a black-box balancer the tap's record is the evidence of what it did.
+  return notes.length ? ` (${notes.map((f) => `fault ${f.fault}: ${f.note}`).join('; ')})` : tapEvidence(r, balancer);
 }
 
 /** Groups records by virtual user, run and browser, each in step order. */
@@ -198,7 +200,8 @@ export function diagnose(history: History): Verdict[] {
     const made = `${r.backend} made ${label(hash)} at step ${r.step} (${describe(r)})`;
     if (r.sessionCookie === 'withheld-insecure') {
       let why = 'it saw the request as plain http';
-      if (r.proxy?.faults.some((f) => f.fault.startsWith('drop-forwarded-proto'))) why = `the balancer dropped X-Forwarded-Proto${faultNotes(r)}, so it saw plain http`;
+      if (r.proxy?.faults.some((f) => f.fault.startsWith('drop-forwarded-proto'))) why = `the balancer dropped X-Forwarded-Proto${faultNotes(r, topology.balancer)}, so it saw plain http`;
+      else if (r.proxy?.fromTap && r.proxy.scheme === 'https' && !r.proxy.forwardedProto) why = `the balancer sent no X-Forwarded-Proto, so it saw plain http${faultNotes(r, topology.balancer)}`;
       else if (!session.trustProxy && r.proxy?.forwardedProto?.includes('https')) why = `it does not trust the proxy's X-Forwarded-Proto: https (trust proxy off), so it saw plain http`;
       else if (r.proxy?.scheme === 'http') why = 'the request came over http';
       return { cause: 'transmission', evidence: `${made}: backend created a session but sent no Set-Cookie — its cookie is Secure and ${why}` };
@@ -206,7 +209,7 @@ export function diagnose(history: History): Verdict[] {
     const fromBackend = r.proxy?.setCookie.some((h) => h.trimStart().startsWith(`${cookieName}=`));
     const passedOn = r.proxy?.setCookieOut.some((h) => h.trimStart().startsWith(`${cookieName}=`));
     if (fromBackend && r.proxy && !passedOn) {
-      return { cause: 'transmission', evidence: `${made} and sent Set-Cookie ${cookieName}; the balancer passed on no separate ${cookieName} cookie to the client${faultNotes(r)}` };
+      return { cause: 'transmission', evidence: `${made} and sent Set-Cookie ${cookieName}; the balancer passed on no separate ${cookieName} cookie to the client${faultNotes(r, topology.balancer)}` };
     }
     const refused = r.refused.find((c) => c.name === cookieName);
     if (refused) return { cause: 'transmission', evidence: `${made}; the client did not store Set-Cookie ${cookieName}: ${refused.reason}` };
@@ -272,7 +275,7 @@ export function diagnose(history: History): Verdict[] {
           const sentOut = cookieValue(r.proxy?.cookieOut, cookieName);
           const sentIn = cookieValue(r.proxy?.cookieIn, cookieName);
           if (r.proxy && sentIn !== undefined && sentOut !== undefined && sentIn !== sentOut) {
-            verdict({ cause: 'transmission', evidence: `client sent ${label(hashOf(sentIn)!)}, the balancer forwarded a different ${cookieName} value${faultNotes(r)}` });
+            verdict({ cause: 'transmission', evidence: `client sent ${label(hashOf(sentIn)!)}, the balancer forwarded a different ${cookieName} value${faultNotes(r, topology.balancer)}` });
           } else {
             verdict(unknownId(r, hashOf(r.sessionIdSent) ?? had));
           }
@@ -282,7 +285,7 @@ export function diagnose(history: History): Verdict[] {
           if (r.sessionIdSent === undefined) {
             verdict({ cause: 'transmission', evidence: r.withheld ?? `the jar held ${label(had)} but the client did not send it to ${r.url}` });
           } else if (proxyIn !== undefined && cookieValue(r.proxy?.cookieOut, cookieName) === undefined) {
-            verdict({ cause: 'transmission', evidence: `client sent ${label(hashOf(proxyIn)!)}, ${r.backend} received no ${cookieName} cookie${faultNotes(r)}` });
+            verdict({ cause: 'transmission', evidence: `client sent ${label(hashOf(proxyIn)!)}, ${r.backend} received no ${cookieName} cookie${faultNotes(r, topology.balancer)}` });
           } else {
             verdict({ cause: 'unclassified', evidence: `the client sent ${label(had)}, yet ${r.backend} saw no session cookie; no balancer record shows where it was lost` });
           }

@@ -25,6 +25,7 @@ import type { ScheduledFault } from '../fault/scheduled/scheduled-fault.js';
 import type { ClusterEvent, RequestRecord } from '../history/history.js';
 import { planRun } from '../scenario/plan.js';
 import type { Scenario, ScenarioClient, ScenarioStep } from '../scenario/schema.js';
+import { proxyRecordFromTap } from '../tap/join.js';
 import { checkExpectations } from './expectations.js';
 import { expandSteps, fill, requestsPerRun, stepUrl } from './steps.js';
 import { Tally, type ExpectationFailure } from './tally.js';
@@ -276,10 +277,13 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
       sessionCookie: header(exchange.headers, 'x-session-cookie'),
       expiredBy: header(exchange.headers, 'x-session-expired'),
       proxy: cluster.takeProxyRecord(requestId),
+      tap: cluster.takeTapRecord(requestId),
       // --fixed: the misconfiguration is gone, and with it the resets it caused; a logout stays.
       resetExpected: reset === undefined || (fixed && scenario.misconfiguration && reset !== 'logout') ? false : reset === 'logout' ? 'code' : reset,
       failures: checkExpectations(step.expect, { exchange, sessionUser, sessionIdBefore: sessionIdInJar, sessionIdAfter }),
     };
+    // Behind nginx or HAProxy the balancer's record is read off the tap and the client.
+    if (record.tap && !record.proxy) record.proxy = proxyRecordFromTap(record, record.tap);
     counted();
     return { record, body: exchange.body };
   };
