@@ -14,16 +14,16 @@ import { SESSION_DEFAULTS, type BackendConfig, type SessionSettings } from '../s
 import type { BackendLogLine, StartedBackend } from './backend/backend-process.js';
 import { backendEnv, referenceLauncher, type BackendLauncher, type BackendSpec } from './backend/launcher.js';
 import { makeCertificate } from './balancer/certificate.js';
-import { startFront, type StartedFront } from './balancer/front.js';
+import { FRONT_NAMES, isFrontName, startFront, type FrontName, type StartedFront } from './balancer/front.js';
+import { isRealBalancer, REAL_BALANCER_NAMES } from './balancer/real-front.js';
 import type { ProxyRecord, TlsMaterial } from './balancer/proxy.js';
-import { BALANCER_NAMES, type BalancerName } from './balancer/strategies.js';
 import type { BalancerTarget } from './balancer/strategy.js';
 import type { Site } from './client/network.js';
 import type { ClusterControl } from './cluster-control.js';
 import { HarnessError } from './errors.js';
 import { isScheduledFault, parseFault, validateFault } from './fault/faults.js';
 import type { CookieFault } from './fault/fault.js';
-import type { ClusterEvent, History } from './history/history.js';
+import type { ClusterEvent, History, TapRecord } from './history/history.js';
 import type { ProvisionedRedis } from './redis/provision.js';
 import { provisionStore, STORE_KINDS, type ProvisionedStore, type StoreKind } from './store/provision-store.js';
 
@@ -33,7 +33,9 @@ export interface ClusterOptions {
   /** Number of app servers. */
   servers?: number;
   store?: StoreKind;
-  balancer?: BalancerName;
+  balancer?: FrontName;
+  /** The user's own nginx.conf / haproxy.cfg, with placeholders, for an nginx or haproxy balancer. */
+  balancerConfig?: string;
   /** The balancer also listens on https (TLS terminated there, backends stay http). */
   https?: boolean;
   /** The hostname virtual users reach the site by; resolved to 127.0.0.1 inside the harness. */
@@ -67,7 +69,8 @@ export const CLUSTER_DEFAULTS = {
 export interface ResolvedClusterOptions {
   servers: number;
   store: StoreKind;
-  balancer: BalancerName;
+  balancer: FrontName;
+  balancerConfig?: string;
   https: boolean;
   site: string;
   session: SessionSettings;
@@ -95,6 +98,8 @@ export interface StartedCluster extends ClusterControl {
   siteUrl(scheme?: 'http' | 'https'): string;
   /** The balancer's record of the request with this X-Slab-Request-Id, handed over once. */
   takeProxyRecord(requestId: string): ProxyRecord | undefined;
+  /** What the backend's recording tap saw of the request with this X-Slab-Request-Id (nginx, HAProxy fronts), handed over once. */
+  takeTapRecord(requestId: string): TapRecord | undefined;
   /** Idempotent; a second call awaits the first. Never throws for dead children. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -112,7 +117,8 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
   };
   if (!Number.isInteger(top.servers) || top.servers < 1 || top.servers > 64) fail('servers', top.servers, 'an integer from 1 to 64');
   if (!STORE_KINDS.includes(top.store)) fail('store', top.store, STORE_KINDS.join(' | '));
-  if (!BALANCER_NAMES.includes(top.balancer)) fail('balancer', top.balancer, BALANCER_NAMES.join(' | '));
+  if (!isFrontName(top.balancer)) fail('balancer', top.balancer, FRONT_NAMES.join(' | '));
+  if (top.balancerConfig !== undefined && !isRealBalancer(top.balancer)) fail('balancerConfig', top.balancerConfig, `a balancer that reads a config file (${REAL_BALANCER_NAMES.join(' | ')}), not ${top.balancer}`);
   if (typeof top.https !== 'boolean') fail('https', top.https, 'true or false');
   if (!HOSTNAME.test(top.site)) fail('site', top.site, 'a lower-case DNS name with a dot, e.g. shop.example.test');
   if (!TOKEN.test(session.cookieName)) fail('session.cookieName', session.cookieName, 'an RFC 6265 cookie name (a token)');
@@ -135,6 +141,7 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
       servers: top.servers,
       store: top.store,
       balancer: top.balancer,
+      ...(top.balancerConfig !== undefined ? { balancerConfig: top.balancerConfig } : {}),
       https: top.https,
       site: top.site,
       session,
@@ -202,8 +209,14 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
 
     // Balancer records waiting for the runner to join them to the client's.
     const pendingProxyRecords = new Map<string, ProxyRecord>();
+    const pendingTapRecords = new Map<string, TapRecord>();
     front = await startFront({
       balancer: options.balancer,
+      balancerConfig: options.balancerConfig,
+      cookieName: options.session.cookieName,
+      onTap: (record: TapRecord) => {
+        if (record.requestId) pendingTapRecords.set(record.requestId, record);
+      },
       targets: replicas.targets,
       faults,
       tls: await tlsReady,
@@ -221,6 +234,11 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
       takeProxyRecord: (requestId: string) => {
         const record = pendingProxyRecords.get(requestId);
         pendingProxyRecords.delete(requestId);
+        return record;
+      },
+      takeTapRecord: (requestId: string) => {
+        const record = pendingTapRecords.get(requestId);
+        pendingTapRecords.delete(requestId);
         return record;
       },
       get backendNames() {

@@ -6,13 +6,29 @@
  *   virtual users ──▶ front (this seam) ──▶ app-1 … app-N
  */
 import type { CookieFault } from '../fault/fault.js';
+import type { TapRecord } from '../history/history.js';
 import { startBalancer, type ProxyRecord, type TlsMaterial } from './proxy.js';
-import { createStrategy, type BalancerName } from './strategies.js';
+import { isRealBalancer, REAL_BALANCER_NAMES, startRealFront, type RealBalancerName } from './real-front.js';
+import { BALANCER_NAMES, createStrategy, type BalancerName } from './strategies.js';
 import type { BalancerTarget } from './strategy.js';
+
+/** Every balancer by its command-line name: session-lab's own strategies, then nginx and HAProxy (real-front.ts). */
+export const FRONT_NAMES: readonly FrontName[] = [...BALANCER_NAMES, ...REAL_BALANCER_NAMES];
+export type FrontName = BalancerName | RealBalancerName;
+
+export function isFrontName(name: string): name is FrontName {
+  return (FRONT_NAMES as readonly string[]).includes(name);
+}
 
 export interface FrontOptions {
   /** The balancer as the user named it (--balancer). */
-  balancer: BalancerName;
+  balancer: FrontName;
+  /** nginx / HAProxy: the user's own config with placeholders (--balancer-config) instead of the template. */
+  balancerConfig?: string;
+  /** The session cookie's name (nginx:hash-cookie hashes it). */
+  cookieName?: string;
+  /** nginx / HAProxy: receives what each backend's recording tap saw. */
+  onTap?: (record: TapRecord) => void;
   /** The backends; `up` and `url` change as faults act, and the front follows. */
   targets: BalancerTarget[];
   /** Cookie faults acting at the front. */
@@ -35,6 +51,17 @@ export interface StartedFront {
 }
 
 export async function startFront(options: FrontOptions): Promise<StartedFront> {
+  if (isRealBalancer(options.balancer)) {
+    return startRealFront({
+      name: options.balancer,
+      targets: options.targets,
+      tls: options.tls,
+      configFile: options.balancerConfig,
+      cookieFaults: options.faults.map((fault) => fault.spec),
+      cookieName: options.cookieName ?? 'sid',
+      onTap: options.onTap ?? (() => {}),
+    });
+  }
   const balancer = await startBalancer({
     targets: options.targets,
     strategy: createStrategy(options.balancer),

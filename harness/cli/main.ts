@@ -8,6 +8,8 @@
  */
 import { parseArgs } from 'node:util';
 import { BALANCER_NAMES, type BalancerName } from '../balancer/strategies.js';
+import { FRONT_NAMES, type FrontName } from '../balancer/front.js';
+import { REAL_BALANCER_NAMES } from '../balancer/real-front.js';
 import { STORE_KINDS, startCluster, type ClusterOptions, type StartedCluster, type StoreKind } from '../cluster.js';
 import { HarnessError, isHarnessError } from '../errors.js';
 import { runScenario, type RunProgress } from '../runner/run.js';
@@ -34,7 +36,10 @@ Usage:
 Options for run:
   --servers N          app servers behind the balancer (default 3)
   --store KIND         where sessions live: ${STORE_KINDS.join(' | ')} (default memory)
-  --balancer NAME      ${BALANCER_NAMES.join(' | ')} (default round-robin)
+  --balancer NAME      ${BALANCER_NAMES.join(' | ')} (default round-robin),
+                       or a real one from PATH: ${REAL_BALANCER_NAMES.join(' | ')}
+  --balancer-config F  your own nginx.conf / haproxy.cfg for --balancer nginx… / haproxy…, with
+                       {{listen}} and {{servers}} placeholders (see docker/nginx/nginx.conf.template)
   --users N            virtual users, each with its own cookie jar (default 1)
   --repeat N           times each user runs the scenario, each time with a new jar (default 1)
   --concurrency N      users in flight at once (default 64)
@@ -157,6 +162,7 @@ async function commandRun(args: string[]): Promise<number> {
       servers: { type: 'string' },
       store: { type: 'string' },
       balancer: { type: 'string' },
+      'balancer-config': { type: 'string' },
       users: { type: 'string' },
       repeat: { type: 'string' },
       concurrency: { type: 'string' },
@@ -181,7 +187,8 @@ async function commandRun(args: string[]): Promise<number> {
   const cliCluster = {
     servers: integerFlag('servers', values.servers, 1, 64),
     store: choiceFlag<StoreKind>('store', values.store, STORE_KINDS),
-    balancer: choiceFlag<BalancerName>('balancer', values.balancer, BALANCER_NAMES),
+    balancer: choiceFlag<FrontName>('balancer', values.balancer, FRONT_NAMES),
+    balancerConfig: values['balancer-config'],
   };
   const faults = values.fault ?? [];
   for (const spec of faults) validateFault(spec); // bad names exit 2 before anything starts
@@ -237,7 +244,7 @@ async function commandCompare(args: string[]): Promise<number> {
   refuseRepeated(tokens, []);
   if (!values.scenario) throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--scenario: expected a scenario name or file');
   const stores = listFlag<StoreKind>('stores', values.stores, STORE_KINDS, ['memory', 'redis']);
-  const balancers = listFlag<BalancerName>('balancers', values.balancers, BALANCER_NAMES, ['round-robin', 'sticky']);
+  const balancers = listFlag<FrontName>('balancers', values.balancers, FRONT_NAMES, ['round-robin', 'sticky']);
   const faults = listFlag<string>('faults', values.faults, undefined, ['none']);
   for (const fault of faults) if (fault !== 'none') validateFault(fault, '--faults');
   const format = choiceFlag<CompareFormat>('format', values.format, COMPARE_FORMATS) ?? 'table';

@@ -3,7 +3,7 @@
  * balancer and fault, each on a fresh cluster of real processes, one row
  * per combination with the figures that decide between them.
  */
-import type { BalancerName } from '../balancer/strategies.js';
+import type { FrontName } from '../balancer/front.js';
 import { startCluster as defaultStartCluster, type ClusterOptions, type StartedCluster, type StoreKind } from '../cluster.js';
 import { countAnomalies, type AnomalyKind } from '../consistency/check.js';
 import type { ResetCause } from '../diagnosis/diagnose.js';
@@ -15,7 +15,7 @@ import type { Scenario } from '../scenario/schema.js';
 
 export interface CompareOptions {
   stores: StoreKind[];
-  balancers: BalancerName[];
+  balancers: FrontName[];
   /** Fault specs, `none` for a run without one. */
   faults: string[];
   servers?: number;
@@ -35,7 +35,7 @@ export interface CompareOptions {
 
 export interface CompareRow {
   store: StoreKind;
-  balancer: BalancerName;
+  balancer: FrontName;
   fault: string;
   requests: number;
   /** Total resets the scenario did not expect (a logout it asks for is not counted). */

@@ -1,0 +1,172 @@
+/**
+ * nginx and HAProxy from PATH in front of real clusters, each backend behind
+ * its recording tap: the expected resets per strategy, a user's own config,
+ * a broken one, and nothing left running.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { NGINX_TEMPLATE } from '../../harness/balancer/config-template.js';
+import type { RunResult } from '../../harness/runner/run.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { descendantsOf, waitForDescendants, waitForGone, waitForNoMarked } from '../helpers/processes.js';
+import { runBuiltIn } from '../helpers/scenario-run.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'slab-real-balancers-'));
+
+/** A user's nginx.conf, as a user writes it: a CDN-like rule that clears the Cookie header. */
+const USER_CONF_STRIPPING_COOKIES = `# my nginx in front of the shop
+events {}
+http {
+  access_log off;
+  client_body_temp_path {{prefix}}/body;
+  proxy_temp_path {{prefix}}/proxy;
+  fastcgi_temp_path {{prefix}}/fastcgi;
+  uwsgi_temp_path {{prefix}}/uwsgi;
+  scgi_temp_path {{prefix}}/scgi;
+  upstream shop { {{servers}} }
+  server {
+    listen {{listen}};
+    location / {
+      proxy_pass http://shop;
+      proxy_set_header Host $http_host;
+      proxy_set_header Cookie "";
+    }
+  }
+}
+`;
+
+function everyRecordTapped(result: RunResult): void {
+  for (const r of result.records) {
+    expect(r.tap, `step ${r.step} of user ${r.user}`).toBeDefined();
+    expect(r.tap!.requestId).toBe(r.requestId);
+    expect(r.tap!.backend).toBe(r.backend);
+  }
+}
+
+describe.concurrent('real balancers with memory sessions', () => {
+  test('nginx round-robin: replication resets, every request seen by its backend tap', async () => {
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'memory', balancer: 'nginx' }, users: 4 });
+    expect(result.resetsTotal).toBeGreaterThan(0);
+    expect(result.resets.every((v) => v.cause === 'replication')).toBe(true);
+    expect(Object.values(result.requestsPerBackend).filter((n) => n > 0).length).toBe(3);
+    everyRecordTapped(result);
+    // The tap saw the headers nginx forwarded.
+    expect(result.records[0].tap!.forwardedProto).toBe('http');
+    expect(result.records[0].tap!.host).toBe('shop.example.test');
+  });
+
+  test('nginx ip_hash with every user behind one address: all on one backend, no reset', async () => {
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'memory', balancer: 'nginx:ip-hash' }, users: 6, clientAddresses: 1 });
+    expect(result.resets).toEqual([]);
+    expect(result.failures).toEqual([]);
+    expect(Object.values(result.requestsPerBackend).filter((n) => n > 0)).toEqual([result.requests]);
+  });
+
+  test('HAProxy cookie-insert: no reset, each user stays on one backend', async () => {
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'memory', balancer: 'haproxy:cookie-insert' }, users: 6 });
+    expect(result.resets).toEqual([]);
+    expect(result.failures).toEqual([]);
+    for (let user = 1; user <= 6; user++) expect(new Set(result.records.filter((r) => r.user === user).map((r) => r.backend)).size).toBe(1);
+    everyRecordTapped(result);
+  });
+
+  test('HAProxy cookie-insert, its backend killed: only users pinned there are reset, cause replication naming the kill', async () => {
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'memory', balancer: 'haproxy:cookie-insert' }, users: 12, faults: ['kill-backend=app-1,after=24'] });
+    const hit = result.events.find((e) => e.kind === 'backend-killed')!;
+    expect(hit.backend).toBe('app-1');
+    const last = new Map<number, string | undefined>();
+    const sentAfter = new Set<number>();
+    for (const r of [...result.records].sort((a, b) => a.time - b.time)) {
+      if (r.time + r.durationMs <= hit.time) last.set(r.user, r.backend);
+      if (r.time > hit.time) sentAfter.add(r.user);
+    }
+    const pinned = [...last].filter(([, backend]) => backend === 'app-1').map(([user]) => user);
+    const cameBack = pinned.filter((user) => sentAfter.has(user));
+    expect(cameBack.length).toBeGreaterThan(0);
+    const reset = new Set(result.resets.map((v) => v.user));
+    for (const user of cameBack) expect(reset.has(user)).toBe(true);
+    for (const user of reset) expect(pinned).toContain(user);
+    for (const v of result.resets) {
+      expect(v.cause).toBe('replication');
+      expect(v.evidence).toContain('app-1 was killed at');
+    }
+    // Nothing reached app-1 after HAProxy found it down.
+    expect(result.records.filter((r) => r.time > hit.time && r.backend === 'app-1')).toEqual([]);
+  });
+});
+
+describe.concurrent('cookie faults behind real nginx', () => {
+  test("a user's nginx.conf that clears the Cookie header reproduces cdn-strips-cookie: transmission, at the balancer, from the tap", async () => {
+    const file = join(dir, 'strips-cookie.conf');
+    writeFileSync(file, USER_CONF_STRIPPING_COOKIES);
+    const result = await runBuiltIn('cdn-strips-cookie', { cluster: { balancer: 'nginx', balancerConfig: file }, users: 2 });
+    expect(result.passed).toBe(true);
+    expect(result.resetsTotal).toBeGreaterThan(0);
+    for (const v of result.resets) {
+      expect(v.cause).toBe('transmission');
+      expect(v.evidence).toMatch(/client sent sid#[0-9a-f]+, app-\d received no sid cookie — at the balancer \(nginx\): app-\d's tap saw the request arrive with no Cookie header/);
+    }
+    // The client did send its cookie; the backend got none.
+    const step = result.records.find((r) => r.step === 2 && r.user === 1)!;
+    expect(step.cookieSent).toContain('sid=');
+    expect(step.tap!.cookie).toBeUndefined();
+    // No session id in evidence, only its hash.
+    expect(JSON.stringify(result.resets)).not.toContain(step.sessionIdSent);
+  });
+
+  test.for(['cdn-strips-cookie', 'cdn-strips-set-cookie', 'proxy-drops-session-cookie', 'cdn-cookie-allow-list', 'proxy-merges-set-cookie', 'proxy-drops-forwarded-proto'])(
+    '%s with --balancer nginx runs its nginx config (docker/nginx/faults/) and reports the same cause',
+    async (name) => {
+      const result = await runBuiltIn(name, { cluster: { balancer: 'nginx' }, users: 2 });
+      expect(result.failures).toEqual([]);
+      expect(result.resetsTotal).toBeGreaterThan(0);
+      expect(result.resets.every((v) => v.cause === 'transmission' && v.evidence.includes('at the balancer (nginx)'))).toBe(true);
+      const fixed = await runBuiltIn(name, { cluster: { balancer: 'nginx' }, users: 2, fixed: true });
+      expect(fixed.resets).toEqual([]);
+    },
+  );
+});
+
+describe.concurrent('the command line', () => {
+  test('a broken user config is exit 2 quoting nginx -t, with the line in the user file, and nothing left running', async () => {
+    const file = join(dir, 'broken.conf');
+    writeFileSync(file, readFileSync(NGINX_TEMPLATE, 'utf8').replace('proxy_http_version 1.1;', 'proxy_http_versoin 1.1;'));
+    const line = readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes('proxy_http_versoin')) + 1;
+    const cli = await runCli(['run', 'login-browse', '--balancer', 'nginx', '--balancer-config', file]);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain('SLAB_ERR_BALANCER_CONFIG');
+    expect(cli.stderr).toContain('nginx -t refused the config');
+    expect(cli.stderr).toContain(`unknown directive "proxy_http_versoin" in ${file}:${line}`);
+    expect(await waitForNoMarked(cli.marker)).toEqual([]);
+  });
+
+  test('a config without the placeholders is exit 2 naming them', async () => {
+    const file = join(dir, 'no-placeholders.conf');
+    writeFileSync(file, 'events {}\nhttp { server { listen 127.0.0.1:1; } }\n');
+    const cli = await runCli(['run', 'login-browse', '--balancer', 'haproxy', '--balancer-config', file]);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain('{{listen}} and {{servers}}');
+  });
+
+  test('a balancer missing from PATH is exit 3 saying how to install it', async () => {
+    const cli = await runCli(['run', 'login-browse', '--balancer', 'haproxy:source'], { PATH: dir });
+    expect(cli.code).toBe(3);
+    expect(cli.stderr).toContain('SLAB_ERR_BINARY_MISSING');
+    expect(cli.stderr).toContain('apt-get install haproxy');
+    expect(await waitForNoMarked(cli.marker)).toEqual([]);
+  });
+
+  test('SIGKILL of the harness: nginx, HAProxy and the taps die with it', { timeout: 180_000 }, async () => {
+    for (const balancer of ['nginx', 'haproxy']) {
+      const cli = startCli(['run', 'login-browse', '--balancer', balancer, '--users', '50', '--repeat', '1000']);
+      // 3 backends, the keeper, the balancer, the keeper's reader.
+      const tree = await waitForDescendants(cli.child.pid!, 6, 60_000);
+      expect(descendantsOf(cli.child.pid!).length).toBeGreaterThanOrEqual(6);
+      cli.child.kill('SIGKILL');
+      await cli.done;
+      expect(await waitForGone(tree)).toEqual([]);
+    }
+  });
+});
