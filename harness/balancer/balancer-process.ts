@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { HarnessError } from '../errors.js';
+import { budgetHint } from '../util/budget.js';
 import { childExited, trackChild } from '../util/children.js';
 import { findOnPath } from '../util/paths.js';
 
@@ -138,7 +139,7 @@ export async function spawnBalancer({ what, binary, args, ports, timeoutMs }: Sp
     // Poll, not sleep: a short wait between attempts, bounded by the deadline.
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 20))]);
   }
-  const why = gone ? `exited with status ${keeper.exitCode}` : `did not listen on ${ports.map((p) => `127.0.0.1:${p}`).join(', ')} within ${timeoutMs} ms`;
+  const why = gone ? `exited with status ${keeper.exitCode}` : `did not listen on ${ports.map((p) => `127.0.0.1:${p}`).join(', ')} within ${timeoutMs} ms ${budgetHint()}`;
   await stop();
   await exited;
   throw new HarnessError('SLAB_ERR_BALANCER_START', `${what} ${why}${log.trim() ? `; its error log says:\n${indent(log.trim())}` : ' and wrote nothing to its error log'}`);

@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { HarnessError } from '../errors.js';
 import type { TapRecord } from '../history/history.js';
 import { startTap, type StartedTap } from '../tap/tap.js';
+import { timeoutBudgetMs } from '../util/budget.js';
 import { freePort } from '../util/net.js';
 import { checkConfig, indent, requireBinary, spawnBalancer, type BalancerProcess } from './balancer-process.js';
 import { placeholdersOf, pointAtSource, renderTemplate } from './config-template.js';
@@ -86,7 +87,7 @@ export interface StartRealFrontOptions {
   /** The session cookie's name (nginx:hash-cookie hashes it). */
   cookieName: string;
   onTap: (record: TapRecord) => void;
-  /** How long the balancer may take to listen (ms). */
+  /** How long the balancer may take to listen (ms); the time budget unless given. */
   timeoutMs?: number;
 }
 
@@ -205,7 +206,7 @@ export async function startRealFront(options: StartRealFrontOptions): Promise<St
           binary,
           args: flavour.runArgs(prefix, rendered),
           ports: httpsPort ? [httpPort, httpsPort] : [httpPort],
-          timeoutMs: options.timeoutMs ?? 10_000,
+          timeoutMs: options.timeoutMs ?? timeoutBudgetMs(),
         });
       } catch (error) {
         if (attempt < 3 && /in use/i.test((error as Error).message)) continue;
