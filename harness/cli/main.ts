@@ -7,7 +7,7 @@
  * environment (Redis, Docker); 130 interrupted.
  */
 import { parseArgs } from 'node:util';
-import { BALANCER_NAMES, type BalancerName } from '../balancer/strategies.js';
+import { BALANCER_NAMES } from '../balancer/strategies.js';
 import { FRONT_NAMES, type FrontName } from '../balancer/front.js';
 import { REAL_BALANCER_NAMES } from '../balancer/real-front.js';
 import { STORE_KINDS, startCluster, type ClusterOptions, type StartedCluster, type StoreKind } from '../cluster.js';

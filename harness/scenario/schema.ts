@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BALANCER_NAMES } from '../balancer/strategies.js';
+import { FRONT_NAMES } from '../balancer/front.js';
 import { NAMED_CAUSES } from '../diagnosis/diagnose.js';
 import { validateFault } from '../fault/faults.js';
 
@@ -49,7 +49,7 @@ const FaultSpec = z.string().superRefine((spec, ctx) => {
 export const ClusterSchema = z.strictObject({
   servers: z.number().int().min(1).max(64).optional(),
   store: z.enum(['memory', 'redis', 'redis-locking']).optional(),
-  balancer: z.enum(BALANCER_NAMES as [string, ...string[]]).optional(),
+  balancer: z.enum(FRONT_NAMES as [string, ...string[]]).optional(),
   /** The balancer also listens on https. */
   https: z.boolean().optional(),
   session: SessionSettingsSchema.optional(),
