@@ -14,7 +14,7 @@ import { SESSION_DEFAULTS, type BackendConfig, type SessionSettings } from '../s
 import type { BackendLogLine, StartedBackend } from './backend/backend-process.js';
 import { backendEnv, referenceLauncher, type BackendLauncher, type BackendSpec } from './backend/launcher.js';
 import { makeCertificate } from './balancer/certificate.js';
-import { FRONT_NAMES, isFrontName, startFront, type FrontName, type StartedFront } from './balancer/front.js';
+import { checkFront, FRONT_NAMES, isFrontName, startFront, type FrontName, type StartedFront } from './balancer/front.js';
 import { isRealBalancer, REAL_BALANCER_NAMES } from './balancer/real-front.js';
 import type { ProxyRecord, TlsMaterial } from './balancer/proxy.js';
 import type { BalancerTarget } from './balancer/strategy.js';
@@ -194,6 +194,8 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
     })());
 
   try {
+    // nginx / HAProxy: binary, config and faults checked before anything starts.
+    await checkFront({ balancer: options.balancer, balancerConfig: options.balancerConfig, faults, cookieName: options.session.cookieName, servers: options.servers, https: options.https });
     // The store, the certificate and the backends' own start-up overlap.
     const tlsReady: Promise<TlsMaterial | undefined> = options.https ? makeCertificate([options.site, `*.${options.site.split('.').slice(1).join('.')}`]) : Promise.resolve(undefined);
     store = await provisionStore(options.store, { redisUrl: input.redisUrl, keyPrefix });

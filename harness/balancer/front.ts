@@ -8,7 +8,7 @@
 import type { CookieFault } from '../fault/fault.js';
 import type { TapRecord } from '../history/history.js';
 import { startBalancer, type ProxyRecord, type TlsMaterial } from './proxy.js';
-import { isRealBalancer, REAL_BALANCER_NAMES, startRealFront, type RealBalancerName } from './real-front.js';
+import { checkRealFront, isRealBalancer, REAL_BALANCER_NAMES, startRealFront, type RealBalancerName } from './real-front.js';
 import { BALANCER_NAMES, createStrategy, type BalancerName } from './strategies.js';
 import type { BalancerTarget } from './strategy.js';
 
@@ -48,6 +48,23 @@ export interface StartedFront {
   readonly httpsUrl: string | undefined;
   readonly httpsPort: number | undefined;
   stop(): Promise<void>;
+}
+
+/**
+ * Refuses, before anything starts, a front that cannot run: nginx or HAProxy
+ * missing from PATH (exit 3), a config it refuses or cookie faults it cannot
+ * stand for (exit 2). Session-lab's own balancer has nothing to check here.
+ */
+export async function checkFront(options: Pick<FrontOptions, 'balancer' | 'balancerConfig' | 'faults' | 'cookieName'> & { servers: number; https: boolean }): Promise<void> {
+  if (!isRealBalancer(options.balancer)) return;
+  await checkRealFront({
+    name: options.balancer,
+    configFile: options.balancerConfig,
+    cookieFaults: options.faults.map((fault) => fault.spec),
+    cookieName: options.cookieName ?? 'sid',
+    servers: options.servers,
+    https: options.https,
+  });
 }
 
 export async function startFront(options: FrontOptions): Promise<StartedFront> {

@@ -147,14 +147,57 @@ export function configForFaults(name: RealBalancerName, faults: readonly string[
   );
 }
 
-export async function startRealFront(options: StartRealFrontOptions): Promise<StartedRealFront> {
+/** What a run's front will run: the binary, the flavour, and the config template with where it came from. */
+async function prepare(options: Pick<StartRealFrontOptions, 'name' | 'configFile' | 'cookieFaults'>, https: boolean) {
   const [kind, strategy = 'round-robin'] = options.name.split(':') as ['nginx' | 'haproxy', string?];
   const flavour = FLAVOURS[kind];
   const configFile = configForFaults(options.name, options.cookieFaults ?? [], options.configFile);
   const binary = requireBinary(kind);
   const user = configFile !== undefined;
   const source = user ? resolve(configFile) : flavour.template;
-  const template = await readTemplate(flavour, source, user, options.tls !== undefined);
+  const template = await readTemplate(flavour, source, user, https);
+  return { kind, strategy, flavour, binary, user, source, template };
+}
+
+/** Writes the rendered config and checks it with the balancer's validator; SLAB_ERR_BALANCER_CONFIG (exit 2) quoting it. */
+async function writeChecked(prepared: Awaited<ReturnType<typeof prepare>>, values: Record<string, string>, prefix: string, rendered: string): Promise<void> {
+  const { flavour, binary, user, source, template } = prepared;
+  const config = renderTemplate(template, values);
+  await writeFile(rendered, `${config.text}\n`);
+  const check = await checkConfig(binary, flavour.checkArgs(prefix, rendered));
+  if (!check.ok) {
+    // nginx prefixes each line with a timestamp and its pid: noise in a message about the user's file.
+    const said = pointAtSource(check.output, rendered, source, config.sourceLine).replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d (\[\w+\]) \d+#\d+: /gm, '$1 ');
+    throw new HarnessError('SLAB_ERR_BALANCER_CONFIG', `${user ? `--balancer-config ${source}` : source}: ${flavour.checkCommand} refused the config:\n${indent(said)}`);
+  }
+}
+
+/**
+ * Everything about a real front that can be refused before anything starts:
+ * the binary on PATH, the cookie faults it can stand for, the config's
+ * placeholders, and the balancer's own check of the config rendered with
+ * stand-in ports (the https listener is checked when the front starts,
+ * with the run's certificate).
+ */
+export async function checkRealFront(options: Pick<StartRealFrontOptions, 'name' | 'configFile' | 'cookieFaults' | 'cookieName'> & { servers: number; https: boolean }): Promise<void> {
+  const prepared = await prepare(options, options.https);
+  const prefix = await mkdtemp(join(tmpdir(), `slab-${prepared.kind}-check-`));
+  try {
+    const context: RenderContext = {
+      listen: '127.0.0.1:1',
+      taps: Array.from({ length: options.servers }, (_, i) => ({ backend: `app-${i + 1}`, port: 2 + i })),
+      prefix,
+      cookieName: options.cookieName,
+    };
+    await writeChecked(prepared, prepared.flavour.values(prepared.strategy, context), prefix, join(prefix, prepared.kind === 'nginx' ? 'nginx.conf' : 'haproxy.cfg'));
+  } finally {
+    await rm(prefix, { recursive: true, force: true });
+  }
+}
+
+export async function startRealFront(options: StartRealFrontOptions): Promise<StartedRealFront> {
+  const prepared = await prepare(options, options.tls !== undefined);
+  const { kind, strategy, flavour, binary, source } = prepared;
 
   const taps: StartedTap[] = [];
   let balancer: BalancerProcess | undefined;
@@ -193,13 +236,7 @@ export async function startRealFront(options: StartRealFrontOptions): Promise<St
         prefix,
         cookieName: options.cookieName,
       };
-      const config = renderTemplate(template, flavour.values(strategy, context));
-      await writeFile(rendered, `${config.text}\n`);
-      const check = await checkConfig(binary, flavour.checkArgs(prefix, rendered));
-      if (!check.ok) {
-        const said = pointAtSource(check.output, rendered, source, config.sourceLine);
-        throw new HarnessError('SLAB_ERR_BALANCER_CONFIG', `${user ? `--balancer-config ${source}` : source}: ${flavour.checkCommand} refused the config:\n${indent(said)}`);
-      }
+      await writeChecked(prepared, flavour.values(strategy, context), prefix, rendered);
       try {
         balancer = await spawnBalancer({
           what: `${kind} (${binary}, config from ${source})`,
