@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { HarnessError } from '../errors.js';
+import { budgetHint, budgetShare } from '../util/budget.js';
 import { dockerClient, hasImage, lastLines } from './engine.js';
 import { ensureWatchdog, ownerLabels } from './watchdog.js';
 
@@ -143,7 +144,7 @@ export async function startHostContainer(options: HostContainerOptions): Promise
     if (hasExited) {
       const state = await handle.inspect().catch(() => undefined);
       // Its last lines may still be on their way: wait for the log stream to end, briefly.
-      await Promise.race([logsEnded, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      await Promise.race([logsEnded, new Promise((resolve) => setTimeout(resolve, budgetShare(1 / 15)).unref())]);
       await result.kill();
       const code = state?.State?.ExitCode;
       throw new HarnessError(
@@ -161,7 +162,7 @@ export async function startHostContainer(options: HostContainerOptions): Promise
       await result.kill();
       throw new HarnessError(
         'SLAB_ERR_CONTAINER_START',
-        `${options.what}: the container of ${options.image} was not ready within ${options.startupTimeoutMs} ms (${(lastError as Error)?.message ?? 'no answer'})${quote(tail)}`,
+        `${options.what}: the container of ${options.image} was not ready within ${options.startupTimeoutMs} ms (${(lastError as Error)?.message ?? 'no answer'}) ${budgetHint()}${quote(tail)}`,
         { cause: lastError },
       );
     }

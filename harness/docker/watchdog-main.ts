@@ -9,6 +9,7 @@
  * A container can still be being created when the harness dies, so it sweeps
  * until two passes in a row find nothing, within a bounded time.
  */
+import { timeoutBudgetMs } from '../util/budget.js';
 import { LABEL_OWNER, dockerClient } from './engine.js';
 
 const owner = process.argv[2];
@@ -22,7 +23,8 @@ for (const signal of ['SIGINT', 'SIGHUP'] as const) process.on(signal, () => {})
 
 async function sweep(): Promise<void> {
   const engine = await dockerClient();
-  const deadline = Date.now() + 60_000;
+  // Twice the time budget (inherited SLAB_BUDGET_MS): a creation in flight when the harness died lands within it.
+  const deadline = Date.now() + 2 * timeoutBudgetMs();
   let emptyPasses = 0;
   while (emptyPasses < 2 && Date.now() < deadline) {
     const found = await engine.container.dockerode.listContainers({ all: true, filters: { label: [`${LABEL_OWNER}=${owner}`] } });

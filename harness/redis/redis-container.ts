@@ -11,6 +11,7 @@
 import { BASE_IMAGE, hasImage } from '../docker/engine.js';
 import { startHostContainer, type StartedHostContainer } from '../docker/container.js';
 import { HarnessError } from '../errors.js';
+import { budgetShare, timeoutBudgetMs } from '../util/budget.js';
 import { freePort } from '../util/net.js';
 import { pingRedis, slowDown, type ProvisionedRedis } from './provision.js';
 
@@ -34,7 +35,7 @@ async function chooseImage(given: string | undefined): Promise<string> {
 
 export async function startRedisContainer(options: RedisContainerOptions = {}): Promise<ProvisionedRedis> {
   const image = await chooseImage(options.image ?? process.env.SLAB_REDIS_IMAGE);
-  const startupTimeoutMs = options.startupTimeoutMs ?? 30_000;
+  const startupTimeoutMs = options.startupTimeoutMs ?? timeoutBudgetMs();
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   const start = () =>
@@ -44,7 +45,7 @@ export async function startRedisContainer(options: RedisContainerOptions = {}): 
       role: 'redis',
       command: ['redis-server', '--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
       startupTimeoutMs,
-      ready: () => pingRedis(url, 500),
+      ready: () => pingRedis(url, budgetShare(1 / 60)),
     });
   let container: StartedHostContainer = await start();
   let stopped = false;

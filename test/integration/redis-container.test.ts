@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { Redis } from 'ioredis';
 import { OWNER_ID } from '../../harness/docker/watchdog.js';
+import { timeoutBudgetMs } from '../../harness/util/budget.js';
 import { pingRedis, provisionRedis } from '../../harness/redis/provision.js';
 import { describeDocker, dockerCli } from '../helpers/docker.js';
 
@@ -61,7 +62,7 @@ describeDocker('container cleanup', () => {
     expect((await dockerCli('ps', '-aq', '--filter', filter)).trim()).not.toBe('');
     harness.kill('SIGKILL');
     // Poll against a generous deadline: the watchdog sweeps once it sees the pipe close.
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 2 * timeoutBudgetMs();
     let left = 'unchecked';
     while (Date.now() < deadline) {
       left = (await dockerCli('ps', '-aq', '--filter', filter)).trim();
