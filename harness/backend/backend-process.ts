@@ -19,16 +19,18 @@ export interface BackendLogLine {
   [key: string]: unknown;
 }
 
-/** A running reference app server in its own process. */
+/** A running app server: a process of its own, or a container (no pid then). */
 export interface StartedBackend {
   readonly name: string;
   readonly url: string;
-  readonly pid: number;
+  readonly pid?: number;
   /** Resolves when the process has exited, for whatever reason. */
   readonly exited: Promise<void>;
   stop(): Promise<void>;
   /** SIGKILL: no shutdown, as a crash. */
   kill(): Promise<void>;
+  /** Freezes it for `ms` (a container: docker pause), then lets it go on. */
+  pause?(ms: number): Promise<void>;
 }
 
 export interface StartBackendOptions {

@@ -1,0 +1,80 @@
+/**
+ * Backends as containers (harness/backend/container-launcher.ts) on the
+ * private engine: the reference image, a crashing image, a missing image.
+ * Every case leaves no container of this process behind.
+ */
+import { expect, test } from 'vitest';
+import { containerLauncher } from '../../harness/backend/container-launcher.js';
+import { referenceImage } from '../../harness/docker/reference-image.js';
+import { OWNER_ID } from '../../harness/docker/watchdog.js';
+import { HarnessError } from '../../harness/errors.js';
+import { budgetShare } from '../../harness/util/budget.js';
+import { SESSION_DEFAULTS, type BackendConfig } from '../../servers/config.js';
+import { BASE_IMAGE, describeDocker, dockerCli } from '../helpers/docker.js';
+
+const config = (name: string): BackendConfig => ({ ...SESSION_DEFAULTS, name, store: 'memory', keyPrefix: 'slab:t:', writes: 'whole' });
+const spec = (index: number) => ({ name: `app-${index}`, index, config: config(`app-${index}`), env: {}, onLog: () => {} });
+
+async function ownContainers(): Promise<string[]> {
+  return (await dockerCli('ps', '-aq', '--filter', `label=session-lab.owner=${OWNER_ID}`)).split('\n').filter(Boolean);
+}
+
+describeDocker('container launcher', () => {
+  test('replicas of the reference image answer on their own loopback port; kill ends one, stop removes all', async () => {
+    const launcher = containerLauncher({ image: await referenceImage(), reference: true });
+    const lines: unknown[] = [];
+    const backends = await Promise.all([1, 2].map((index) => launcher.start({ ...spec(index), onLog: (line) => lines.push(line) })));
+    try {
+      expect(backends.map((b) => new URL(b.url).hostname)).toEqual(['127.0.0.1', '127.0.0.1']);
+      for (const backend of backends) {
+        const res = await fetch(`${backend.url}/`);
+        expect(res.headers.get('x-backend')).toBe(backend.name);
+      }
+      expect(await ownContainers()).toHaveLength(2);
+      await backends[0].kill();
+      await backends[0].exited;
+      await expect(fetch(`${backends[0].url}/health`)).rejects.toThrow();
+      expect((await fetch(`${backends[1].url}/health`)).status).toBe(200);
+    } finally {
+      await Promise.all(backends.map((b) => b.stop()));
+    }
+    expect(await ownContainers()).toEqual([]);
+  });
+
+  test('a replica that exits before it is ready: exit 3 naming it and quoting its last output', async () => {
+    const launcher = containerLauncher({
+      image: BASE_IMAGE,
+      command: ['node', '-e', 'console.log("listening soon"); console.error("Error: cannot find module ./server.js"); process.exit(4)'],
+    });
+    const error = await launcher.start(spec(2)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HarnessError);
+    expect((error as HarnessError).code).toBe('SLAB_ERR_CONTAINER_START');
+    expect((error as HarnessError).exitCode).toBe(3);
+    expect((error as Error).message).toContain('replica app-2');
+    expect((error as Error).message).toContain('cannot find module ./server.js');
+    expect(await ownContainers()).toEqual([]);
+  });
+
+  test('a replica never ready within the start-up timeout: exit 3, its container removed', async () => {
+    const launcher = containerLauncher({
+      image: BASE_IMAGE,
+      // Short, so the test does not wait a whole budget; long enough for the container to print.
+      startupTimeoutMs: budgetShare(0.2),
+      command: ['node', '-e', 'console.log("warming up forever"); setInterval(() => {}, 1000)'],
+    });
+    const error = await launcher.start(spec(3)).catch((e: unknown) => e);
+    expect((error as HarnessError).code).toBe('SLAB_ERR_CONTAINER_START');
+    expect((error as Error).message).toContain(`not ready within ${budgetShare(0.2)} ms`);
+    expect((error as Error).message).toContain('warming up forever');
+    expect(await ownContainers()).toEqual([]);
+  });
+
+  test('a missing image: exit 3 naming the image, no container created', async () => {
+    const launcher = containerLauncher({ image: 'session-lab/no-such-app:1' });
+    const error = await launcher.start(spec(1)).catch((e: unknown) => e);
+    expect((error as HarnessError).code).toBe('SLAB_ERR_IMAGE_MISSING');
+    expect((error as HarnessError).exitCode).toBe(3);
+    expect((error as Error).message).toContain('session-lab/no-such-app:1');
+    expect(await ownContainers()).toEqual([]);
+  });
+});
