@@ -12,7 +12,8 @@
 import { randomBytes } from 'node:crypto';
 import { SESSION_DEFAULTS, type BackendConfig, type SessionSettings } from '../servers/config.js';
 import type { BackendLogLine, StartedBackend } from './backend/backend-process.js';
-import { backendEnv, referenceLauncher, type BackendLauncher, type BackendSpec } from './backend/launcher.js';
+import { backendEnv, type BackendLauncher, type BackendSpec } from './backend/launcher.js';
+import { referenceLauncherFor, RUNTIMES, type Runtime } from './backend/runtime.js';
 import { makeCertificate } from './balancer/certificate.js';
 import { checkFront, FRONT_NAMES, isFrontName, startFront, type FrontName, type StartedFront } from './balancer/front.js';
 import { isRealBalancer, REAL_BALANCER_NAMES } from './balancer/real-front.js';
@@ -54,6 +55,8 @@ export interface ClusterOptions {
   recordProxyHistory?: boolean;
   /** How the app servers are started (default: the bundled reference server). */
   launcher?: BackendLauncher;
+  /** `process` (default) or `docker`: the reference server's replicas and a Redis session-lab starts run as containers. */
+  runtime?: Runtime;
 }
 
 export const CLUSTER_DEFAULTS = {
@@ -64,6 +67,7 @@ export const CLUSTER_DEFAULTS = {
   site: 'shop.example.test',
   recordBackendLog: true,
   recordProxyHistory: true,
+  runtime: 'process',
 } as const satisfies Partial<ClusterOptions>;
 
 export interface ResolvedClusterOptions {
@@ -77,6 +81,7 @@ export interface ResolvedClusterOptions {
   faults: string[];
   recordBackendLog: boolean;
   recordProxyHistory: boolean;
+  runtime: Runtime;
 }
 
 export interface StartedCluster extends ClusterControl {
@@ -120,6 +125,7 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
   if (!isFrontName(top.balancer)) fail('balancer', top.balancer, FRONT_NAMES.join(' | '));
   if (top.balancerConfig !== undefined && !isRealBalancer(top.balancer)) fail('balancerConfig', top.balancerConfig, `a balancer that reads a config file (${REAL_BALANCER_NAMES.join(' | ')}), not ${top.balancer}`);
   if (typeof top.https !== 'boolean') fail('https', top.https, 'true or false');
+  if (!RUNTIMES.includes(top.runtime)) fail('runtime', top.runtime, RUNTIMES.join(' | '));
   if (!HOSTNAME.test(top.site)) fail('site', top.site, 'a lower-case DNS name with a dot, e.g. shop.example.test');
   if (!TOKEN.test(session.cookieName)) fail('session.cookieName', session.cookieName, 'an RFC 6265 cookie name (a token)');
   for (const key of ['ttlMs', 'idleTimeoutMs', 'absoluteTimeoutMs', 'cookieMaxAgeMs'] as const) {
@@ -148,6 +154,7 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
       faults: faultSpecs,
       recordBackendLog: top.recordBackendLog,
       recordProxyHistory: top.recordProxyHistory,
+      runtime: top.runtime,
     },
     faults,
   };
@@ -155,7 +162,7 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
 
 export async function startCluster(input: ClusterOptions = {}): Promise<StartedCluster> {
   const { resolved: options, faults } = validate(input);
-  const launcher = input.launcher ?? referenceLauncher;
+  const launcher = input.launcher ?? (await referenceLauncherFor(options.runtime));
   const keyPrefix = `slab:${randomBytes(4).toString('hex')}:`;
   const history: History = {
     topology: {
@@ -198,7 +205,7 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
     await checkFront({ balancer: options.balancer, balancerConfig: options.balancerConfig, faults, cookieName: options.session.cookieName, servers: options.servers, https: options.https });
     // The store, the certificate and the backends' own start-up overlap.
     const tlsReady: Promise<TlsMaterial | undefined> = options.https ? makeCertificate([options.site, `*.${options.site.split('.').slice(1).join('.')}`]) : Promise.resolve(undefined);
-    store = await provisionStore(options.store, { redisUrl: input.redisUrl, keyPrefix });
+    store = await provisionStore(options.store, { redisUrl: input.redisUrl, keyPrefix, container: options.runtime === 'docker' });
     const provisioned = store;
     replicas = new Replicas(launcher, recordEvent);
     await replicas.startAll(

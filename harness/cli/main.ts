@@ -21,6 +21,7 @@ import { prepareHistoryFile } from '../history/history-file.js';
 import { parseDuration } from '../util/duration.js';
 import { parseBudget, setTimeoutBudget, timeoutBudgetMs } from '../util/budget.js';
 import { formatRun, formatScenarioList, runToJson } from './report.js';
+import { RUNTIMES, type Runtime } from '../backend/runtime.js';
 import { COMPARE_FORMATS, compare, formatComparison, type CompareFormat } from '../compare/compare.js';
 
 const USAGE = `session-lab — reproduce and explain web session resets behind a load balancer
@@ -28,7 +29,7 @@ const USAGE = `session-lab — reproduce and explain web session resets behind a
 Usage:
   session-lab run <scenario name or file> [options]
   session-lab compare --scenario X [--stores a,b] [--balancers a,b] [--faults none,F] [--servers N]
-                      [--users N] [--requests N] [--fixed] [--format table|markdown|json|csv]
+                      [--runtime process|docker] [--users N] [--requests N] [--fixed] [--format table|markdown|json|csv]
   session-lab scenarios
   session-lab demo
   session-lab help
@@ -40,6 +41,8 @@ Options for run:
                        or a real one from PATH: ${REAL_BALANCER_NAMES.join(' | ')}
   --balancer-config F  your own nginx.conf / haproxy.cfg for --balancer nginx… / haproxy…, with
                        {{listen}} and {{servers}} placeholders (see docker/nginx/nginx.conf.template)
+  --runtime KIND       ${RUNTIMES.join(' | ')}: docker runs the servers and Redis as containers
+                       through testcontainers (needs DOCKER_HOST; see docker/README.md)
   --users N            virtual users, each with its own cookie jar (default 1)
   --repeat N           times each user runs the scenario, each time with a new jar (default 1)
   --concurrency N      users in flight at once (default 64)
@@ -163,6 +166,7 @@ async function commandRun(args: string[]): Promise<number> {
       store: { type: 'string' },
       balancer: { type: 'string' },
       'balancer-config': { type: 'string' },
+      runtime: { type: 'string' },
       users: { type: 'string' },
       repeat: { type: 'string' },
       concurrency: { type: 'string' },
@@ -189,6 +193,7 @@ async function commandRun(args: string[]): Promise<number> {
     store: choiceFlag<StoreKind>('store', values.store, STORE_KINDS),
     balancer: choiceFlag<FrontName>('balancer', values.balancer, FRONT_NAMES),
     balancerConfig: values['balancer-config'],
+    runtime: choiceFlag<Runtime>('runtime', values.runtime, RUNTIMES),
   };
   const faults = values.fault ?? [];
   for (const spec of faults) validateFault(spec); // bad names exit 2 before anything starts
@@ -235,6 +240,7 @@ async function commandCompare(args: string[]): Promise<number> {
       balancers: { type: 'string' },
       faults: { type: 'string' },
       servers: { type: 'string' },
+      runtime: { type: 'string' },
       users: { type: 'string' },
       requests: { type: 'string' },
       format: { type: 'string' },
@@ -256,6 +262,7 @@ async function commandCompare(args: string[]): Promise<number> {
     balancers,
     faults,
     servers: integerFlag('servers', values.servers, 1, 64),
+    runtime: choiceFlag<Runtime>('runtime', values.runtime, RUNTIMES),
     users: integerFlag('users', values.users, 1, 100_000),
     requests: integerFlag('requests', values.requests, 1, 10_000_000),
     fixed: values.fixed,

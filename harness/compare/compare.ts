@@ -4,6 +4,7 @@
  * per combination with the figures that decide between them.
  */
 import type { FrontName } from '../balancer/front.js';
+import type { Runtime } from '../backend/runtime.js';
 import { startCluster as defaultStartCluster, type ClusterOptions, type StartedCluster, type StoreKind } from '../cluster.js';
 import { countAnomalies, type AnomalyKind } from '../consistency/check.js';
 import type { ResetCause } from '../diagnosis/diagnose.js';
@@ -19,6 +20,8 @@ export interface CompareOptions {
   /** Fault specs, `none` for a run without one. */
   faults: string[];
   servers?: number;
+  /** Where the app servers (and a Redis session-lab starts) run: `process` (default) or `docker`. */
+  runtime?: Runtime;
   /** Virtual users per combination (default 10). */
   users?: number;
   /** Requests per combination, at least (default: one run of the scenario per user). */
@@ -79,7 +82,7 @@ export async function compare(scenario: Scenario, options: CompareOptions): Prom
         options.onStart?.(`${store} + ${balancer} + ${fault}`);
         const plan = planRun(scenario, {
           fixed: options.fixed,
-          cluster: { store, balancer, servers: options.servers },
+          cluster: { store, balancer, servers: options.servers, runtime: options.runtime },
           faults: fault === 'none' ? [] : [fault],
         });
         const row = await withCluster(plan.cluster, async (cluster) => {

@@ -33,13 +33,15 @@ export interface ProvisionStoreOptions {
   redisUrl?: string;
   /** Redis key prefix, one per cluster. */
   keyPrefix: string;
+  /** Start Redis as a container (`--runtime docker`) when no redisUrl / REDIS_URL is given. */
+  container?: boolean;
 }
 
-export async function provisionStore(kind: StoreKind, { redisUrl, keyPrefix }: ProvisionStoreOptions): Promise<ProvisionedStore> {
+export async function provisionStore(kind: StoreKind, { redisUrl, keyPrefix, container }: ProvisionStoreOptions): Promise<ProvisionedStore> {
   if (kind === 'memory') {
     return { kind, backendConfig: { store: 'memory', writes: 'whole', keyPrefix }, env: {}, redis: undefined, stop: async () => {} };
   }
-  const redis = await provisionRedis({ url: redisUrl });
+  const redis = await provisionRedis({ url: redisUrl, container });
   let stopping: Promise<void> | undefined;
   return {
     kind,

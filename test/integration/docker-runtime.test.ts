@@ -1,0 +1,93 @@
+/**
+ * `--runtime docker`: the reference server's replicas and Redis as
+ * containers on the private engine give the same verdicts as processes, and
+ * leave no container behind — after a normal end and after SIGKILL of the
+ * harness.
+ */
+import { expect, test } from 'vitest';
+import { startCluster } from '../../harness/cluster.js';
+import { OWNER_ID } from '../../harness/docker/watchdog.js';
+import { runScenario, type RunResult } from '../../harness/runner/run.js';
+import { loadScenario } from '../../harness/scenario/load.js';
+import { planRun } from '../../harness/scenario/plan.js';
+import { timeoutBudgetMs } from '../../harness/util/budget.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { describeDocker, dockerCli } from '../helpers/docker.js';
+
+/** Containers whose owner is the harness process `pid` (their `session-lab.owner` label starts with it). */
+async function containersOf(pid: number): Promise<string[]> {
+  const owners = (await dockerCli('ps', '-a', '--filter', 'label=session-lab.owner', '--format', '{{.Label "session-lab.owner"}}')).split('\n');
+  return owners.filter((owner) => owner.startsWith(`${pid}-`));
+}
+
+async function loginBrowse(
+  store: 'memory' | 'redis',
+  runtime: 'process' | 'docker',
+  { balancer, users = 3, faults }: { balancer?: 'sticky'; users?: number; faults?: string[] } = {},
+): Promise<{ result: RunResult; launcher: string; redisSource?: string }> {
+  const scenario = loadScenario('login-browse');
+  const plan = planRun(scenario, { cluster: { store, runtime, balancer }, faults });
+  await using cluster = await startCluster(plan.cluster);
+  const result = await runScenario(cluster, scenario, { client: plan.client, fixed: plan.fixed, users });
+  return { result, launcher: cluster.history.topology.launcher, redisSource: cluster.redis?.source };
+}
+
+const causes = (result: RunResult) => [...new Set(result.resets.map((verdict) => verdict.cause))].sort();
+
+describeDocker('--runtime docker', () => {
+  test('login-browse on memory sessions: replication resets, as on processes; no container left', async () => {
+    const docker = await loginBrowse('memory', 'docker');
+    expect(docker.launcher).toBe('reference-container');
+    const processes = await loginBrowse('memory', 'process');
+    expect(docker.result.resets.length).toBeGreaterThan(0);
+    expect(causes(docker.result)).toEqual(['replication']);
+    expect(causes(processes.result)).toEqual(causes(docker.result));
+    expect(docker.result.requests).toBe(processes.result.requests);
+    expect(docker.result.errors).toBe(0);
+    expect(Object.keys(docker.result.requestsPerBackend).sort()).toEqual(['app-1', 'app-2', 'app-3']);
+    expect(await containersOf(process.pid)).toEqual([]);
+    expect(OWNER_ID.startsWith(`${process.pid}-`)).toBe(true);
+  });
+
+  test('login-browse on Redis sessions (Redis a container too): 0 resets, as on processes; no container left', async () => {
+    const docker = await loginBrowse('redis', 'docker');
+    expect(docker.redisSource).toBe('testcontainers');
+    expect(docker.result.resets).toEqual([]);
+    expect(docker.result.passed).toBe(true);
+    const processes = await loginBrowse('redis', 'process');
+    expect(processes.result.resets).toEqual([]);
+    expect(await containersOf(process.pid)).toEqual([]);
+  });
+
+  test('restart-backend replaces a container: the users on it lose their sessions, as with processes', async () => {
+    const { result } = await loginBrowse('memory', 'docker', { balancer: 'sticky', users: 12, faults: ['restart-backend=app-2,after=24'] });
+    expect(result.events.map((e) => e.kind)).toContain('backend-restarted');
+    expect(result.resets.length).toBeGreaterThan(0);
+    expect(result.resets.every((v) => v.cause === 'replication' && v.evidence.includes('app-2 was restarted at'))).toBe(true);
+    expect(await containersOf(process.pid)).toEqual([]);
+  });
+
+  test('the CLI: --runtime docker exits as on processes; SIGKILL mid-run leaves no container', async () => {
+    const finished = await runCli(['run', 'login-browse', '--runtime', 'docker', '--json']);
+    expect(finished.code, finished.stderr).toBe(1);
+    const json = JSON.parse(finished.stdout) as { resets: { cause: string }[] };
+    expect(json.resets.length).toBeGreaterThan(0);
+    expect(new Set(json.resets.map((reset) => reset.cause))).toEqual(new Set(['replication']));
+
+    // A run long enough to be killed while its containers are up.
+    const cli = startCli(['run', 'login-browse', '--runtime', 'docker', '--store', 'redis', '--duration', '10m']);
+    const pid = cli.child.pid!;
+    const deadline = Date.now() + 2 * timeoutBudgetMs();
+    // Poll until its 3 replicas and its Redis are up.
+    while ((await containersOf(pid)).length < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await containersOf(pid)).toHaveLength(4);
+    cli.child.kill('SIGKILL');
+    await cli.done;
+    let left = await containersOf(pid);
+    while (left.length > 0 && Date.now() < deadline + timeoutBudgetMs()) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      left = await containersOf(pid);
+    }
+    expect(left).toEqual([]);
+  });
+});
