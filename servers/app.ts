@@ -49,11 +49,14 @@ function listenAddress(): { port: number; host: string } {
 async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
+  // Read to the end even past the limit, keeping nothing: leaving the loop
+  // early would destroy the request and its socket, and the 413 could not
+  // be sent (it came back as a 503 from a null socket).
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw Object.assign(new Error('body too large'), { status: 413 });
-    chunks.push(chunk as Buffer);
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
   }
+  if (size > MAX_BODY_BYTES) throw Object.assign(new Error(`body of ${size} bytes is over the limit of ${MAX_BODY_BYTES}`), { status: 413 });
   if (size === 0) return undefined;
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -103,6 +106,8 @@ export function createApp(config: BackendConfig, store: SessionStore, log: pino.
 
     let statusForLog: string = 'none';
     let sid: string | undefined;
+    // Decided once, while the socket is certainly there.
+    const secure = isSecure(req);
     try {
       const route = findRoute(method, path);
       const now = Date.now();
@@ -120,9 +125,9 @@ export function createApp(config: BackendConfig, store: SessionStore, log: pino.
           session.ensure(now);
           reply = { status: (error as { status?: number }).status ?? 400, body: { error: (error as Error).message } };
         }
-        reply ??= await route({ req, session, body, now, config, secure: isSecure(req) });
+        reply ??= await route({ req, session, body, now, config, secure });
       }
-      const commit = await session.commit(isSecure(req));
+      const commit = await session.commit(secure);
       const setCookies = [...(reply.setCookies ?? []), ...commit.setCookies];
       if (setCookies.length) res.setHeader('set-cookie', setCookies);
       res.setHeader('x-session-status', session.status);
