@@ -211,7 +211,7 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
     await replicas.startAll(
       Array.from({ length: options.servers }, (_, index) => {
         const name = `app-${index + 1}`;
-        return { name, index, config: { ...options.session, ...provisioned.backendConfig, name }, env: backendEnv(name, provisioned.env), onLog };
+        return { name, index, config: { ...options.session, ...provisioned.backendConfig, name, site: options.site }, env: backendEnv(name, provisioned.env), onLog };
       }),
     );
     history.topology.backends = replicas.backends.map((backend) => backend.name);

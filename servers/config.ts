@@ -13,6 +13,8 @@ export interface BackendConfig extends SessionSettings {
   keyPrefix: string;
   /** `whole`: save whole records (last writer wins); `locking`: optimistic locking (WATCH/MULTI). */
   writes: 'whole' | 'locking';
+  /** The site's hostname (shop.example.test): links the server hands out point there, whatever the request's headers say. */
+  site?: string;
 }
 
 /** How the app servers of a cluster handle sessions (and links): the knobs real apps have. */

@@ -93,10 +93,12 @@ const routes: Record<string, Handler> = {
 
   // A partner service hands out a link back to this site; over plain http
   // it is the seed of the Secure-cookie reset in session-resets.md.
-  'GET /partner/link': ({ req, session, now, config }) => {
+  // The link is built from the configured site, never from request headers:
+  // echoing X-Forwarded-Host or Host would hand out links to any site a
+  // client names (host header injection).
+  'GET /partner/link': ({ session, now, config }) => {
     session.ensure(now);
-    const host = req.headers['x-forwarded-host'] ?? req.headers.host ?? 'localhost';
-    return { status: 200, body: { url: `${config.partnerLinkScheme}://${String(host).split(',')[0].trim()}/drafts` } };
+    return { status: 200, body: { url: `${config.partnerLinkScheme}://${config.site ?? 'localhost'}/drafts` } };
   },
 
   // A privilege change: a new id, as OWASP asks. Done right, the login
