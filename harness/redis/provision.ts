@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { HarnessError } from '../errors.js';
 import { childExited, stopChild, trackChild } from '../util/children.js';
@@ -75,6 +76,11 @@ function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
+/** The URL of a Redis session-lab started: the app servers (and foreign apps, as REDIS_URL) get its password this way. */
+function redisUrl(port: number, password: string): string {
+  return `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+}
+
 /** A Redis URL that cannot be parsed is bad input (exit 2), not a missing Redis (exit 3). */
 export function checkRedisUrl(url: string, where: string): void {
   let parsed: URL | undefined;
@@ -102,8 +108,13 @@ interface Keeper {
   stop(): Promise<void>;
 }
 
-/** Starts redis-server on `port` under a keeper; resolves once it answers PING. */
-async function startKeeper(binary: string, port: number): Promise<Keeper> {
+/**
+ * Starts redis-server on `port` under a keeper; resolves once it answers PING.
+ * `password` becomes its requirepass: a Redis on loopback is still reachable
+ * by every local user, and it holds live sessions. It travels in the
+ * keeper's environment (readable by its owner only), not its command line.
+ */
+async function startKeeper(binary: string, port: number, password: string): Promise<Keeper> {
   // redis-server does not watch its parent. A tiny sh keeper does: it holds
   // our stdin pipe and kills redis when the pipe closes, which happens when
   // the harness stops it or dies, even by SIGKILL. It prints redis's pid.
@@ -112,7 +123,7 @@ async function startKeeper(binary: string, port: number): Promise<Keeper> {
     [
       '-c',
       'trap \'kill -9 "$r" 2>/dev/null\' EXIT; trap "exit 0" TERM INT HUP; ' +
-        '"$0" --bind 127.0.0.1 --port "$1" --save "" --appendonly no --daemonize no --loglevel warning & r=$!; ' +
+        '"$0" --bind 127.0.0.1 --port "$1" --requirepass "$SLAB_REDIS_PASSWORD" --save "" --appendonly no --daemonize no --loglevel warning & r=$!; ' +
         'echo "$r"; read _ignored; exit 0',
       binary,
       String(port),
@@ -120,14 +131,14 @@ async function startKeeper(binary: string, port: number): Promise<Keeper> {
     // Its own process group: a Ctrl-C at the terminal reaches only the
     // harness, which stops redis in order; on a hard exit the harness
     // kills the whole group.
-    { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
+    { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, SLAB_REDIS_PASSWORD: password } },
   );
   trackChild(keeper, { group: true });
   let stderr = '';
   let stdout = '';
   keeper.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   keeper.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  const url = `redis://127.0.0.1:${port}`;
+  const url = redisUrl(port, password);
   const exited = childExited(keeper).then(() => true);
   let stopping: Promise<void> | undefined;
   // SIGTERM runs the keeper's EXIT trap, which kills redis-server.
@@ -193,14 +204,16 @@ async function spawnRedisServer(binary: string): Promise<ProvisionedRedis> {
   // A free port can be taken between probe and bind: try a few.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
+    // One per Redis, kept across restart-redis so every backend's client reconnects with it.
+    const password = randomBytes(18).toString('base64url');
     let keeper: Keeper;
     try {
-      keeper = await startKeeper(binary, port);
+      keeper = await startKeeper(binary, port, password);
     } catch (error) {
       lastError = error;
       continue;
     }
-    const url = `redis://127.0.0.1:${port}`;
+    const url = redisUrl(port, password);
     let stopped = false;
     let stopping: Promise<void> | undefined;
     return {
@@ -221,7 +234,7 @@ async function spawnRedisServer(binary: string): Promise<ProvisionedRedis> {
         await keeper.stop();
         if (stopped) return;
         // Same port, so every backend's client reconnects to it; a new process, so it is empty.
-        keeper = await startKeeper(binary, port);
+        keeper = await startKeeper(binary, port, password);
       },
       async pause(ms: number) {
         process.kill(keeper.redisPid, 'SIGSTOP');
