@@ -56,6 +56,8 @@ Options for run:
   --json               print one JSON object instead of the report
   --history FILE       stream the full history (every hop of every request) to FILE as
                        JSON lines, keeping memory flat on long runs
+  --history-raw        keep cookie values, session ids and passwords in the history as
+                       sent (by default they are hashed or redacted)
   --budget TIME        the time budget every deadline derives from (default 30s, or
                        SLAB_BUDGET_MS); raise it on a slow machine
 
@@ -177,6 +179,7 @@ async function commandRun(args: string[]): Promise<number> {
       'client-addresses': { type: 'string' },
       json: { type: 'boolean', default: false },
       history: { type: 'string' },
+      'history-raw': { type: 'boolean', default: false },
     },
   });
   if (positionals.length !== 1) {
@@ -185,6 +188,9 @@ async function commandRun(args: string[]): Promise<number> {
   refuseRepeated(tokens, ['fault']);
   if (values.duration !== undefined && values.requests !== undefined) {
     throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--duration and --requests: expected one bound for the run, got both');
+  }
+  if (values['history-raw'] && values.history === undefined) {
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--history-raw: expected it with --history FILE (it keeps cookie values and passwords in that file)');
   }
   // Checked, and created 0600, before anything starts.
   if (values.history !== undefined) prepareHistoryFile(values.history);
@@ -205,6 +211,7 @@ async function commandRun(args: string[]): Promise<number> {
     maxRequests: integerFlag('requests', values.requests, 1, 100_000_000),
     clientAddresses: integerFlag('client-addresses', values['client-addresses'], 1, 60_000),
     historyFile: values.history,
+    historyRaw: values['history-raw'],
   };
   const scenario = loadScenario(positionals[0]);
   const plan = planRun(scenario, { fixed: values.fixed, cluster: cliCluster, faults });

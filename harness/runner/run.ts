@@ -12,6 +12,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { HISTORY_FILE_MODE, prepareHistoryFile } from '../history/history-file.js';
+import { createRedactor } from '../history/redact.js';
 import { parseCookie } from 'cookie';
 import { REQUEST_ID_HEADER } from '../balancer/proxy.js';
 import { clientAddress, createSiteDispatcher } from '../client/network.js';
@@ -72,6 +73,8 @@ export interface RunOptions {
    * them: memory stays flat. The result then keeps only example records.
    */
   historyFile?: string;
+  /** Keep cookie values, session ids and passwords in the history file as sent (default: hashed and redacted, harness/history/redact.ts). */
+  historyRaw?: boolean;
 }
 
 /** Bodies kept in the history, for the consistency checker; larger ones are left out. */
@@ -172,6 +175,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   const total = options.maxRequests !== undefined ? Math.min(options.maxRequests, planned ?? Infinity) : planned;
   const tally = new Tally(cluster.backends.map((b) => b.name), !options.historyFile);
   const out = options.historyFile ? new LineWriter(options.historyFile) : undefined;
+  const redactor = options.historyRaw ? undefined : createRedactor(scenario.secretFields);
   await out?.write([{ type: 'topology', ...cluster.history.topology }]);
 
   const addresses = Math.min(positiveInteger('clientAddresses', options.clientAddresses ?? Math.min(users, 1000)), 60_000);
@@ -324,7 +328,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     if (records.length === 0) return;
     const events = cluster.history.events.filter((e) => e.time >= started);
     tally.settle({ ...cluster.history, events }, records);
-    if (out) await out.write(records.map((record) => ({ type: 'request', ...record })));
+    if (out) await out.write(records.map((record) => ({ type: 'request', ...(redactor ? redactor.record(record) : record) })));
     else cluster.history.requests.push(...records);
   };
 

@@ -180,6 +180,8 @@ export const ScenarioSchema = z.strictObject({
   demonstrates: z.enum(['none', ...CAUSES, 'lost-update']).optional(),
   /** The public bug report it reproduces, if any. */
   reproduces: z.string().optional(),
+  /** Request and response body fields whose values the history file redacts, besides password, token and the like. */
+  secretFields: z.array(z.string().min(1).max(100)).max(100).optional(),
   /** How to run it clean, for scenarios whose fix is not --fixed (e.g. "--store redis"). */
   fix: z.string().optional(),
   cluster: ClusterSchema.optional(),
