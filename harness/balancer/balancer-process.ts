@@ -9,6 +9,7 @@
  * to start is seen at once.
  */
 import { spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { HarnessError } from '../errors.js';
 import { budgetHint } from '../util/budget.js';
@@ -84,11 +85,18 @@ export interface SpawnBalancerOptions {
   args: readonly string[];
   /** Ports the balancer must be listening on before it counts as started. */
   ports: readonly number[];
+  /**
+   * A file the balancer writes once every listener is bound (nginx's pid
+   * file): its main port can accept before a second listener fails to bind.
+   */
+  readyFile?: string;
   timeoutMs: number;
 }
 
 /** Starts the balancer under its keeper; resolves once every port accepts connections. */
-export async function spawnBalancer({ what, binary, args, ports, timeoutMs }: SpawnBalancerOptions): Promise<BalancerProcess> {
+export async function spawnBalancer({ what, binary, args, ports, readyFile, timeoutMs }: SpawnBalancerOptions): Promise<BalancerProcess> {
+  // `nginx -t` writes the pid file too: only one written by this start counts.
+  if (readyFile !== undefined) rmSync(readyFile, { force: true });
   const keeper = spawn('sh', ['-c', KEEPER, 'slab-keeper', binary, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     // Its own process group: Ctrl-C reaches only the harness, which stops
@@ -132,7 +140,7 @@ export async function spawnBalancer({ what, binary, args, ports, timeoutMs }: Sp
   for (;;) {
     if (gone) break;
     const open = await Promise.all(ports.map(portOpen));
-    if (open.every(Boolean) && stdout.trim()) {
+    if (open.every(Boolean) && stdout.trim() && (readyFile === undefined || existsSync(readyFile)) && !gone) {
       return { pid: Number(stdout.trim().split('\n')[0]), log: () => log, exited, stop };
     }
     if (Date.now() >= deadline) break;

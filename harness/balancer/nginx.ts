@@ -47,6 +47,8 @@ export const nginx: RealBalancerFlavour = {
   }),
   checkArgs: (prefix, configFile) => ['-t', '-q', '-p', prefix, '-c', configFile, '-e', 'stderr', '-g', controls(prefix)],
   runArgs: (prefix, configFile) => ['-p', prefix, '-c', configFile, '-e', 'stderr', '-g', controls(prefix)],
+  // Written after every listener is bound.
+  readyFile: (prefix) => join(prefix, 'nginx.pid'),
   checkCommand: 'nginx -t',
 };
 

@@ -61,6 +61,8 @@ export interface RealBalancerFlavour {
   values(strategy: string, context: RenderContext): Record<string, string>;
   checkArgs(prefix: string, configFile: string): string[];
   runArgs(prefix: string, configFile: string): string[];
+  /** A file the balancer writes once all its listeners are bound, if it writes one. */
+  readyFile?(prefix: string): string;
   /** How users know the validator, for messages. */
   readonly checkCommand: string;
 }
@@ -243,10 +245,13 @@ export async function startRealFront(options: StartRealFrontOptions): Promise<St
           binary,
           args: flavour.runArgs(prefix, rendered),
           ports: httpsPort ? [httpPort, httpsPort] : [httpPort],
+          readyFile: flavour.readyFile?.(prefix),
           timeoutMs: options.timeoutMs ?? timeoutBudgetMs(),
         });
       } catch (error) {
-        if (attempt < 3 && /in use/i.test((error as Error).message)) continue;
+        // Retry only when one of our own ports was taken; a port fixed in the user's config stays taken.
+        const ours = [httpPort, httpsPort].filter((p) => p !== undefined).some((p) => (error as Error).message.includes(`:${p} failed (98`) || (error as Error).message.includes(`:${p}]`));
+        if (attempt < 3 && /in use/i.test((error as Error).message) && ours) continue;
         throw error;
       }
       const started = balancer;

@@ -4,6 +4,7 @@
  * a broken one, and nothing left running.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -165,6 +166,25 @@ describe.concurrent('the command line', () => {
     expect(cli.stderr).toContain('nginx -t refused the config');
     expect(cli.stderr).toContain(`unknown directive "proxy_http_versoin" in ${file}:${line}`);
     expect(await waitForNoMarked(cli.marker)).toEqual([]);
+  });
+
+  test('a balancer that fails to start is exit 1 quoting its error log, and nothing is left running', async () => {
+    // A port held here: nginx -t accepts a second listener on it, binding it fails.
+    const held = createServer();
+    await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve));
+    const port = (held.address() as AddressInfo).port;
+    const file = join(dir, 'port-taken.conf');
+    writeFileSync(file, USER_CONF_STRIPPING_COOKIES.replace('    listen {{listen}};', `    listen {{listen}};\n    listen 127.0.0.1:${port};`));
+    try {
+      const cli = await runCli(['run', 'login-browse', '--balancer', 'nginx', '--balancer-config', file]);
+      expect(cli.code).toBe(1);
+      expect(cli.stderr).toContain('SLAB_ERR_BALANCER_START');
+      expect(cli.stderr).toContain('its error log says');
+      expect(cli.stderr).toContain(`bind() to 127.0.0.1:${port} failed (98: Address already in use)`);
+      expect(await waitForNoMarked(cli.marker)).toEqual([]);
+    } finally {
+      held.close();
+    }
   });
 
   test('a config without the placeholders is exit 2 naming them', async () => {
