@@ -16,6 +16,8 @@ export interface ClusterControl {
   restartBackend(name: string, fault?: string): Promise<void>;
   /** Take a backend out of rotation (new requests go elsewhere) or put it back. */
   drainBackend(name: string, drained: boolean, fault?: string): void;
+  /** Freeze a backend for `ms` (SIGSTOP/SIGCONT; docker pause for a container): its requests wait, then complete. */
+  pauseBackend(name: string, ms: number, fault?: string): Promise<void>;
   /** The store's Redis, when the store has one. */
   readonly redis: ProvisionedRedis | undefined;
   /** Records something that happened to the cluster, for the diagnosis. */

@@ -255,6 +255,7 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
       },
       killBackend: (name, fault) => running.kill(name, fault),
       restartBackend: (name, fault) => running.restart(name, fault),
+      pauseBackend: (name, ms, fault) => running.pause(name, ms, fault),
       drainBackend: (name, drained, fault) => running.drain(name, drained, fault),
       recordEvent,
       url: front.url,
@@ -339,6 +340,13 @@ class Replicas {
     this.backends[index] = fresh;
     target.url = fresh.url;
     target.up = true;
+  }
+
+  async pause(name: string, ms: number, fault?: string): Promise<void> {
+    const { backend } = this.#find(name);
+    if (!backend.pause) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `${fault ?? 'pause-backend'}: backends started by the ${this.launcher.kind} launcher cannot be paused`);
+    this.recordEvent({ kind: 'backend-paused', backend: name, fault, detail: `${name} frozen for ${ms} ms` });
+    await backend.pause(ms);
   }
 
   drain(name: string, drained: boolean, fault?: string): void {

@@ -90,6 +90,14 @@ export async function startBackend({ config, onLog, timeoutMs = timeoutBudgetMs(
       pid: child.pid!,
       exited,
       stop: () => (stopping ??= stopChild(child)),
+      async pause(ms: number) {
+        child.kill('SIGSTOP');
+        try {
+          await new Promise((resolve) => setTimeout(resolve, ms));
+        } finally {
+          child.kill('SIGCONT');
+        }
+      },
       kill: async () => {
         try {
           child.kill('SIGKILL');

@@ -10,6 +10,7 @@ import { stripCookie } from './strip-cookie.js';
 import { stripSetCookie } from './strip-set-cookie.js';
 import { drainBackend } from './scheduled/drain-backend.js';
 import { killBackend } from './scheduled/kill-backend.js';
+import { pauseBackend } from './scheduled/pause-backend.js';
 import { killRedis, pauseRedis, restartRedis, slowRedis } from './scheduled/redis-faults.js';
 import { restartBackend } from './scheduled/restart-backend.js';
 import { rollingRestart } from './scheduled/rolling-restart.js';
@@ -25,6 +26,7 @@ export const SCHEDULED_FAULTS: readonly ScheduledFaultDefinition[] = [
   restartBackend,
   rollingRestart,
   drainBackend,
+  pauseBackend,
   killRedis,
   restartRedis,
   pauseRedis,

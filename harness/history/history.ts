@@ -128,6 +128,7 @@ export interface ClusterEvent {
     | 'backend-killed'
     | 'backend-restarted'
     | 'backend-drained'
+    | 'backend-paused'
     | 'backend-undrained'
     | 'redis-killed'
     | 'redis-restarted'

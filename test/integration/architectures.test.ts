@@ -170,6 +170,17 @@ describe.concurrent('the other faults during a run', () => {
     expect(Math.max(...result.records.map((r) => r.durationMs))).toBeGreaterThanOrEqual(300);
   });
 
+  test('pause-backend: requests to the frozen backend wait, then complete; no session is lost', async () => {
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'redis' }, users: 6, faults: ['pause-backend=app-2,after=12,for=400ms'] });
+    const pause = result.events.find((e) => e.kind === 'backend-paused')!;
+    expect(pause.backend).toBe('app-2');
+    expect(result.resets).toEqual([]);
+    expect(result.errors).toBe(0);
+    // A request app-2 had when it froze was answered only after it thawed.
+    const thawed = pause.time + 400;
+    expect(result.records.some((r) => r.backend === 'app-2' && r.time < thawed && r.time + r.durationMs >= thawed)).toBe(true);
+  });
+
   test('slow-redis: recorded, and every session survives', async () => {
     const result = await runBuiltIn('login-browse', { cluster: { store: 'redis' }, users: 6, faults: ['slow-redis,after=6,for=300ms'] });
     expect(result.events.map((e) => e.kind)).toContain('redis-slowed');

@@ -8,7 +8,7 @@ import { containerLauncher } from '../../harness/backend/container-launcher.js';
 import { referenceImage } from '../../harness/docker/reference-image.js';
 import { OWNER_ID } from '../../harness/docker/watchdog.js';
 import { HarnessError } from '../../harness/errors.js';
-import { budgetShare } from '../../harness/util/budget.js';
+import { budgetShare, timeoutBudgetMs } from '../../harness/util/budget.js';
 import { SESSION_DEFAULTS, type BackendConfig } from '../../servers/config.js';
 import { BASE_IMAGE, describeDocker, dockerCli } from '../helpers/docker.js';
 
@@ -31,6 +31,18 @@ describeDocker('container launcher', () => {
         expect(res.headers.get('x-backend')).toBe(backend.name);
       }
       expect(await ownContainers()).toHaveLength(2);
+
+      // pause freezes the container (docker pause) and lets it go on.
+      const paused = async () => (await dockerCli('ps', '--filter', `label=session-lab.owner=${OWNER_ID}`, '--filter', 'status=paused', '-q')).trim() !== '';
+      const pausing = backends[1].pause!(budgetShare(0.1));
+      const deadline = Date.now() + timeoutBudgetMs();
+      let sawPaused = false;
+      while (!(sawPaused = await paused()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await pausing;
+      expect(sawPaused).toBe(true);
+      expect(await paused()).toBe(false);
+      expect((await fetch(`${backends[1].url}/health`)).status).toBe(200);
+
       await backends[0].kill();
       await backends[0].exited;
       await expect(fetch(`${backends[0].url}/health`)).rejects.toThrow();

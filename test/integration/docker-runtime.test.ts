@@ -49,13 +49,18 @@ describeDocker('--runtime docker', () => {
     expect(OWNER_ID.startsWith(`${process.pid}-`)).toBe(true);
   });
 
-  test('login-browse on Redis sessions (Redis a container too): 0 resets, as on processes; no container left', async () => {
-    const docker = await loginBrowse('redis', 'docker');
+  test('login-browse on Redis sessions (Redis a container too), app-2 paused: 0 resets, as on processes; no container left', async () => {
+    // docker pause freezes app-2's container as SIGSTOP freezes its process: requests wait, nothing is lost.
+    const faults = ['pause-backend=app-2,after=6,for=400ms'];
+    const docker = await loginBrowse('redis', 'docker', { faults });
     expect(docker.redisSource).toBe('testcontainers');
+    expect(docker.result.events.map((e) => e.kind)).toContain('backend-paused');
     expect(docker.result.resets).toEqual([]);
+    expect(docker.result.errors).toBe(0);
     expect(docker.result.passed).toBe(true);
-    const processes = await loginBrowse('redis', 'process');
+    const processes = await loginBrowse('redis', 'process', { faults });
     expect(processes.result.resets).toEqual([]);
+    expect(processes.result.passed).toBe(true);
     expect(await containersOf(process.pid)).toEqual([]);
   });
 
