@@ -3,11 +3,12 @@
  * 127.0.0.1 on a free port: the store of `--runtime docker`, and the last
  * resort of provisionRedis when there is no redis-server on PATH.
  *
- * The image: SLAB_REDIS_IMAGE when set, else the first the engine has of
+ * The image (it needs sh and redis-server): SLAB_REDIS_IMAGE when set, else the first the engine has of
  * session-lab/base:local (the host's own redis-server) and redis:7-alpine.
  * Its faults act on the container: kill is SIGKILL (it stays down), restart
  * a new empty container at the same address, pause freezes it (docker pause).
  */
+import { randomBytes } from 'node:crypto';
 import { BASE_IMAGE, hasImage } from '../docker/engine.js';
 import { startHostContainer, type StartedHostContainer } from '../docker/container.js';
 import { HarnessError } from '../errors.js';
@@ -37,13 +38,23 @@ export async function startRedisContainer(options: RedisContainerOptions = {}): 
   const image = await chooseImage(options.image ?? process.env.SLAB_REDIS_IMAGE);
   const startupTimeoutMs = options.startupTimeoutMs ?? timeoutBudgetMs();
   const port = await freePort();
-  const url = `redis://127.0.0.1:${port}`;
+  // A random password, as for a spawned redis-server (see provision.ts): on the
+  // host network every local user can reach it. In the environment, not on
+  // redis-server's command line, which any local user sees in ps.
+  const password = randomBytes(18).toString('base64url');
+  const url = `redis://:${password}@127.0.0.1:${port}`;
   const start = () =>
     startHostContainer({
       image,
       what: 'redis',
       role: 'redis',
-      command: ['redis-server', '--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+      env: { SLAB_REDIS_PASSWORD: password },
+      command: [
+        'sh',
+        '-c',
+        'exec redis-server --bind 127.0.0.1 --port "$0" --requirepass "$SLAB_REDIS_PASSWORD" --save "" --appendonly no --loglevel warning',
+        String(port),
+      ],
       startupTimeoutMs,
       ready: () => pingRedis(url, budgetShare(1 / 60)),
     });

@@ -23,6 +23,10 @@ describeDocker('redis container', () => {
     try {
       expect(redis.source).toBe('testcontainers');
       expect(new URL(redis.url).hostname).toBe('127.0.0.1');
+      // Password-protected, as a spawned redis-server is.
+      const url = new URL(redis.url);
+      url.password = '';
+      await expect(pingRedis(url.href, 1000)).rejects.toThrow(/NOAUTH|Authentication/i);
       const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
       await client.connect();
       await client.set('k', 'v');
