@@ -90,6 +90,7 @@ export function record(hop: Hop): RequestRecord {
       path,
       scheme: 'http',
       backend: hop.backend,
+      clientAddress: '127.0.0.1',
       cookieIn: sent ? `sid=${sent}` : undefined,
       cookieOut: hop.proxyCookieOut ?? (sent ? `sid=${sent}` : undefined),
       forwardedProto: hop.forwardedProto ?? 'http',

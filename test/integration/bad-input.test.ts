@@ -55,7 +55,12 @@ interface Case {
 const CASES: Case[] = [
   // scenario files: size and depth before parsing
   { what: '3000-deep together nesting', args: ['run', file('deep.json', nestedTogether(3000))], code: 'SLAB_ERR_SCENARIO_INVALID', says: ['deep.json', 'levels deep'] },
-  { what: '3000-deep YAML flow map', args: ['run', file('deep-flow.yaml', `${'{a: '.repeat(3000)}1${'}'.repeat(3000)}\n`)], code: 'SLAB_ERR_SCENARIO_INVALID', says: ['deep-flow.yaml', 'levels deep'] },
+  {
+    what: '3000-deep YAML flow map',
+    args: ['run', file('deep-flow.yaml', `${'{a: '.repeat(3000)}1${'}'.repeat(3000)}\n`)],
+    code: 'SLAB_ERR_SCENARIO_INVALID',
+    says: ['deep-flow.yaml', 'levels deep'],
+  },
   {
     what: '500-deep YAML block map',
     args: ['run', file('deep-block.yaml', Array.from({ length: 500 }, (_, i) => `${' '.repeat(i)}a:`).join('\n') + ' 1\n')],
@@ -64,7 +69,12 @@ const CASES: Case[] = [
   },
   { what: 'a YAML alias bomb', args: ['run', file('bomb.yaml', billionLaughs())], code: 'SLAB_ERR_SCENARIO_INVALID', says: ['bomb.yaml', 'alias'] },
   { what: 'a 2 MB file', args: ['run', file('huge.yaml', `name: ${'x'.repeat(2 * 1024 * 1024)}\n`)], code: 'SLAB_ERR_SCENARIO_INVALID', says: ['huge.yaml', 'at most 1048576'] },
-  { what: 'a 500 kB name, cut in the message', args: ['run', file('long-name.json', scenario([land], { name: 'X'.repeat(500_000) }))], code: 'SLAB_ERR_SCENARIO_INVALID', says: ['name:', '(500002 chars)'] },
+  {
+    what: 'a 500 kB name, cut in the message',
+    args: ['run', file('long-name.json', scenario([land], { name: 'X'.repeat(500_000) }))],
+    code: 'SLAB_ERR_SCENARIO_INVALID',
+    says: ['name:', '(500002 chars)'],
+  },
   {
     what: '50 000 invalid steps: the first few, and a count',
     args: ['run', file('many.json', scenario(Array.from({ length: 50_000 }, () => ({ method: 'FETCH' }))))],
@@ -78,15 +88,50 @@ const CASES: Case[] = [
   { what: 'a name outside scenarios/', args: ['run', '../package'], code: 'SLAB_ERR_SCENARIO_NOT_FOUND', says: ['"../package": no such file'] },
   { what: 'an empty scenario name', args: ['run', ''], code: 'SLAB_ERR_SCENARIO_NOT_FOUND', says: ['expected a name or a file'] },
   // steps the client could never send as written
-  { what: 'a header name with a space', args: ['run', file('h1.json', scenario([{ ...land, headers: { 'X Bad': '1' } }]))], code: 'SLAB_ERR_SCENARIO_INVALID', says: ['steps[0].headers', 'header name'] },
-  { what: 'a CRLF in a header value', args: ['run', file('h2.json', scenario([{ ...land, headers: { 'X-Ok': 'a\r\nX-Evil: 1' } }]))], code: 'SLAB_ERR_SCENARIO_INVALID', says: ['steps[0].headers.X-Ok', 'control characters'] },
-  { what: 'a Content-Length header', args: ['run', file('h3.json', scenario([{ ...land, headers: { 'Content-Length': '5' } }]))], code: 'SLAB_ERR_SCENARIO_INVALID', says: ['steps[0].headers', 'does not set itself'] },
+  {
+    what: 'a header name with a space',
+    args: ['run', file('h1.json', scenario([{ ...land, headers: { 'X Bad': '1' } }]))],
+    code: 'SLAB_ERR_SCENARIO_INVALID',
+    says: ['steps[0].headers', 'header name'],
+  },
+  {
+    what: 'a CRLF in a header value',
+    args: ['run', file('h2.json', scenario([{ ...land, headers: { 'X-Ok': 'a\r\nX-Evil: 1' } }]))],
+    code: 'SLAB_ERR_SCENARIO_INVALID',
+    says: ['steps[0].headers.X-Ok', 'control characters'],
+  },
+  {
+    what: 'a Content-Length header',
+    args: ['run', file('h3.json', scenario([{ ...land, headers: { 'Content-Length': '5' } }]))],
+    code: 'SLAB_ERR_SCENARIO_INVALID',
+    says: ['steps[0].headers', 'does not set itself'],
+  },
   { what: 'a first step with follow', args: ['run', file('f.json', scenario([{ method: 'GET', follow: 'url' }]))], code: 'SLAB_ERR_SCENARIO_INVALID', says: ['steps[0].follow', 'first request'] },
-  { what: 'an unknown template in a path', args: ['run', file('t1.json', scenario([{ method: 'GET', path: '/{{nope}}' }]))], code: 'SLAB_ERR_SCENARIO_INVALID', says: ['steps[0].path', 'unknown template {{nope}}'] },
-  { what: 'an unknown template in json', args: ['run', file('t2.json', scenario([{ method: 'POST', path: '/', json: { a: '{{users}}' } }]))], code: 'SLAB_ERR_SCENARIO_INVALID', says: ['steps[0].json', '{{users}}'] },
-  { what: 'body and json together', args: ['run', file('b.json', scenario([{ method: 'POST', path: '/', body: 'x', json: { a: 1 } }]))], code: 'SLAB_ERR_SCENARIO_INVALID', says: ['steps[0].body', 'not both'] },
+  {
+    what: 'an unknown template in a path',
+    args: ['run', file('t1.json', scenario([{ method: 'GET', path: '/{{nope}}' }]))],
+    code: 'SLAB_ERR_SCENARIO_INVALID',
+    says: ['steps[0].path', 'unknown template {{nope}}'],
+  },
+  {
+    what: 'an unknown template in json',
+    args: ['run', file('t2.json', scenario([{ method: 'POST', path: '/', json: { a: '{{users}}' } }]))],
+    code: 'SLAB_ERR_SCENARIO_INVALID',
+    says: ['steps[0].json', '{{users}}'],
+  },
+  {
+    what: 'body and json together',
+    args: ['run', file('b.json', scenario([{ method: 'POST', path: '/', body: 'x', json: { a: 1 } }]))],
+    code: 'SLAB_ERR_SCENARIO_INVALID',
+    says: ['steps[0].body', 'not both'],
+  },
   // --history
-  { what: '--history in a missing directory', args: ['run', 'login-browse', '--history', join(dir, 'no', 'such', 'h.jsonl')], code: 'SLAB_ERR_OPTION_INVALID', says: ['--history', 'directory does not exist'] },
+  {
+    what: '--history in a missing directory',
+    args: ['run', 'login-browse', '--history', join(dir, 'no', 'such', 'h.jsonl')],
+    code: 'SLAB_ERR_OPTION_INVALID',
+    says: ['--history', 'directory does not exist'],
+  },
   { what: '--history to a directory', args: ['run', 'login-browse', '--history', dir], code: 'SLAB_ERR_OPTION_INVALID', says: ['--history', 'is a directory'] },
   { what: '--history to /proc/version', args: ['run', 'login-browse', '--history', '/proc/version'], code: 'SLAB_ERR_OPTION_INVALID', says: ['--history', '/proc'] },
   { what: "--history ''", args: ['run', 'login-browse', '--history', ''], code: 'SLAB_ERR_OPTION_INVALID', says: ['--history', 'expected a file path'] },
@@ -108,7 +153,13 @@ const CASES: Case[] = [
   { what: 'compare --users twice', args: ['compare', '--scenario', 'login-browse', '--users', '1', '--users', '2'], code: 'SLAB_ERR_OPTION_INVALID', says: ['--users: given more than once'] },
   // environment
   { what: 'an unparsable REDIS_URL', args: ['run', 'login-browse', '--store', 'redis'], env: { REDIS_URL: 'redis://[::1' }, code: 'SLAB_ERR_OPTION_INVALID', says: ['REDIS_URL', 'redis://'] },
-  { what: 'a REDIS_URL of another scheme', args: ['run', 'login-browse', '--store', 'redis'], env: { REDIS_URL: 'http://user:secret@127.0.0.1:1' }, code: 'SLAB_ERR_OPTION_INVALID', says: ['REDIS_URL', '***'] },
+  {
+    what: 'a REDIS_URL of another scheme',
+    args: ['run', 'login-browse', '--store', 'redis'],
+    env: { REDIS_URL: 'http://user:secret@127.0.0.1:1' },
+    code: 'SLAB_ERR_OPTION_INVALID',
+    says: ['REDIS_URL', '***'],
+  },
   {
     what: 'a REDIS_URL nothing answers on: missing environment',
     args: ['run', 'login-browse', '--store', 'redis'],

@@ -8,7 +8,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CookieJar } from 'tough-cookie';
 import { request, type Dispatcher } from 'undici';
-import { VirtualUser } from '../../harness/client/virtual-user.js';
 import { chromiumClient, labDispatcher, launchChromium, startCookieLab, virtualUserClient, type CookieClient, type CookieLab, type ProbeRequest } from '../helpers/cookie-lab.js';
 import type { StartedChromium } from '../../harness/util/chromium.js';
 
