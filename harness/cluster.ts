@@ -9,8 +9,9 @@
  *   (balancer/front.ts)     ──▶ app-N ┘
  *                     (backend/launcher.ts)
  */
+import { isCookieName } from './util/token.js';
 import { randomBytes } from 'node:crypto';
-import { SESSION_DEFAULTS, type BackendConfig, type SessionSettings } from '../servers/config.js';
+import { SESSION_DEFAULTS, type SessionSettings } from '../servers/config.js';
 import type { BackendLogLine, StartedBackend } from './backend/backend-process.js';
 import { backendEnv, type BackendLauncher, type BackendSpec } from './backend/launcher.js';
 import { referenceLauncherFor, RUNTIMES, type Runtime } from './backend/runtime.js';
@@ -110,7 +111,6 @@ export interface StartedCluster extends ClusterControl {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
 function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; faults: CookieFault[] } {
@@ -127,7 +127,7 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
   if (typeof top.https !== 'boolean') fail('https', top.https, 'true or false');
   if (!RUNTIMES.includes(top.runtime)) fail('runtime', top.runtime, RUNTIMES.join(' | '));
   if (!HOSTNAME.test(top.site)) fail('site', top.site, 'a lower-case DNS name with a dot, e.g. shop.example.test');
-  if (!TOKEN.test(session.cookieName)) fail('session.cookieName', session.cookieName, 'an RFC 6265 cookie name (a token)');
+  if (!isCookieName(session.cookieName)) fail('session.cookieName', session.cookieName, 'an RFC 6265 cookie name (a token)');
   for (const key of ['ttlMs', 'idleTimeoutMs', 'absoluteTimeoutMs', 'cookieMaxAgeMs'] as const) {
     const value = session[key];
     if (!(Number.isFinite(value) && value >= (key === 'ttlMs' ? 1 : 0))) fail(`session.${key}`, value, key === 'ttlMs' ? 'a positive number of ms' : 'a number of ms, 0 for off');

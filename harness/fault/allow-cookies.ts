@@ -1,4 +1,5 @@
 import { cookieName, cookiePairs, keepCookies } from '../util/cookie-header.js';
+import { isCookieName } from '../util/token.js';
 import type { FaultDefinition } from './fault.js';
 
 /** Forwards only the listed cookies: a CDN cookie allow-list (CloudFront's whitelist) missing the session cookie. */
@@ -8,7 +9,7 @@ export const allowCookies: FaultDefinition = {
   description: 'forward only the listed cookies (a CDN cookie allow-list)',
   create(value) {
     const allowed = new Set((value ?? '').split(',').map((name) => name.trim()).filter(Boolean));
-    if (allowed.size === 0) throw 'expected a comma-separated list of cookie names, e.g. allow-cookies=csrf,theme';
+    if (allowed.size === 0 || ![...allowed].every(isCookieName)) throw 'expected a comma-separated list of cookie names, e.g. allow-cookies=csrf,theme';
     return {
       onRequest(req) {
         const header = req.headers.cookie;

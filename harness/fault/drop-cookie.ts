@@ -1,4 +1,5 @@
 import { cookiePairs, keepCookies } from '../util/cookie-header.js';
+import { isCookieName } from '../util/token.js';
 import type { FaultDefinition } from './fault.js';
 
 /** Drops one named cookie from the request: a proxy rule or allow-list that forgot it. */
@@ -7,7 +8,7 @@ export const dropCookie: FaultDefinition = {
   usage: 'drop-cookie=NAME',
   description: 'drop the named cookie from requests (a proxy cookie rule)',
   create(value) {
-    if (!value || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value)) throw 'expected a cookie name, e.g. drop-cookie=sid';
+    if (!value || !isCookieName(value)) throw 'expected a cookie name, e.g. drop-cookie=sid';
     return {
       onRequest(req) {
         const header = req.headers.cookie;

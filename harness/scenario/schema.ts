@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isHeaderName, TOKEN } from '../util/token.js';
 import { FRONT_NAMES } from '../balancer/front.js';
 import { NAMED_CAUSES } from '../diagnosis/diagnose.js';
 import { validateFault } from '../fault/faults.js';
@@ -17,7 +18,7 @@ const CAUSES = NAMED_CAUSES;
 const ms = (max: number) => z.number().int().min(0).max(max);
 
 export const SessionSettingsSchema = z.strictObject({
-  cookieName: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { message: 'expected an RFC 6265 cookie name' }).optional(),
+  cookieName: z.string().regex(TOKEN, { message: 'expected an RFC 6265 cookie name' }).optional(),
   ttlMs: ms(7 * 24 * 3600_000).min(1).optional(),
   idleTimeoutMs: ms(7 * 24 * 3600_000).optional(),
   absoluteTimeoutMs: ms(7 * 24 * 3600_000).optional(),
@@ -31,7 +32,6 @@ export const SessionSettingsSchema = z.strictObject({
 });
 
 /** Header names and values as undici accepts them: a name is an RFC 9110 token, a value has no CR, LF or NUL. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HeaderValue = z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, { message: 'expected a header value without control characters (CR, LF, NUL…)' });
 const HEADERS_SET_BY_THE_CLIENT = ['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect'];
 
@@ -153,7 +153,7 @@ export const StepSchema = z
       }
     }
     for (const [name, value] of Object.entries(step.headers ?? {})) {
-      if (!HEADER_NAME.test(name)) {
+      if (!isHeaderName(name)) {
         ctx.addIssue({ code: 'custom', path: ['headers', name], message: "expected a header name (letters, digits and !#$%&'*+-.^_`|~, no spaces or control characters)" });
       } else if (HEADERS_SET_BY_THE_CLIENT.includes(name.toLowerCase())) {
         ctx.addIssue({ code: 'custom', path: ['headers', name], message: `expected a header the client does not set itself (not ${HEADERS_SET_BY_THE_CLIENT.join(', ')})` });
