@@ -134,6 +134,9 @@ export function createApp(config: BackendConfig, store: SessionStore, log: pino.
       res.setHeader('x-session-write', commit.write);
       res.setHeader('x-session-cookie', commit.cookie);
       if (session.expiredBy) res.setHeader('x-session-expired', session.expiredBy);
+      // What this backend measured and the limit it applied, so evidence quotes the server, not the scenario.
+      if (session.expiredAfterMs !== undefined) res.setHeader('x-session-expired-after', String(Math.round(session.expiredAfterMs)));
+      if (session.expiredLimitMs !== undefined) res.setHeader('x-session-expired-limit', String(session.expiredLimitMs));
       if (session.id) res.setHeader('x-session-id-hash', sessionIdHash(session.id));
       if (session.record?.user) res.setHeader('x-session-user', session.record.user);
       statusForLog = session.status;

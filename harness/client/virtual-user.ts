@@ -107,6 +107,8 @@ export class VirtualUser {
     const now = Date.now();
     // Read the jar again only when it changed or a cookie in it has expired since.
     if (this.#contents && now < this.#contentsValidUntil) return this.#contents;
+    // A cookie expired since the Cookie headers were cached: they are stale too.
+    this.#headers.clear();
     const out: JarCookie[] = [];
     let validUntil = Infinity;
     for (const serialized of this.jar.serializeSync()?.cookies ?? []) {

@@ -49,11 +49,16 @@ interface SessionTrace {
   request: string;
   /** Backends whose store is known to have held it. */
   heldBy: Set<string>;
-  /** Time of the last write or touch that set its TTL. */
-  lastWrite: number;
+  /** The last write or touch that set its TTL: sent at `lastWriteFrom`, answered by `lastWriteTo`. */
+  lastWriteFrom: number;
+  lastWriteTo: number;
   lastWriteStep: number;
   /** Reads since the last write that did not refresh the TTL. */
   readsSinceWrite: number;
+  /** The login the session carried in the backend's last answer about it. */
+  user: string | undefined;
+  /** The session was ended on purpose: destroyed by a logout, replaced by a new id (regenerate), or expired by its backend. */
+  ended?: { how: 'logout' | 'rotated' | 'expired'; time: number; step: number; request: string };
 }
 
 interface Finding {
@@ -61,10 +66,21 @@ interface Finding {
   evidence: string;
 }
 
+/** A Set-Cookie the client never got: judged at the first later request that shows its effect. */
+interface LostCookie extends Finding {
+  /** When the answer that lost it arrived: requests sent before could not have carried it. */
+  after: number;
+  issuedHash: string;
+  /** The login the lost session carried. */
+  user: string | undefined;
+}
+
 const label = (hash: string) => `sid#${hash}`;
 const describe = (r: RequestRecord) => `${r.method} ${r.path}`;
 const seconds = (ms: number) =>
   ms >= 120_000 ? `${+(ms / 60_000).toFixed(1)} min` : ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+/** A measured or configured duration, to the millisecond: `1.04 s`, `683 ms` — never rounded into a contradiction. */
+const exact = (ms: number) => (ms >= 1000 ? `${+(ms / 1000).toFixed(3)} s` : `${Math.round(ms)} ms`);
 const hashOf = (id: string | undefined) => (id === undefined ? undefined : sessionIdHash(id));
 
 function cookieValue(header: string | undefined, name: string): string | undefined {
@@ -75,6 +91,29 @@ function faultNotes(r: RequestRecord, balancer: string): string {
   const notes = r.proxy?.faults ?? [];
   // Behind a black-box balancer the tap's record is the evidence of what it did.
   return notes.length ? ` (${notes.map((f) => `fault ${f.fault}: ${f.note}`).join('; ')})` : tapEvidence(r, balancer);
+}
+
+/** The client received a Set-Cookie for session `hash` and kept it (whatever answers changed the jar after). */
+function delivered(r: RequestRecord, cookieName: string, hash: string): boolean {
+  if (r.refused.some((c) => c.name === cookieName)) return false;
+  return r.setCookie.some((header) => {
+    const eq = header.indexOf('=');
+    if (header.slice(0, eq).trim() !== cookieName) return false;
+    const value = header.slice(eq + 1).split(';')[0].trim();
+    return value !== '' && sessionIdHash(decodeURIComponent(value)) === hash;
+  });
+}
+
+/** The Max-Age or Expires attribute the client received for cookie `name`=`value`, as written. */
+function lifetimeAttribute(r: RequestRecord | undefined, name: string, value: string): string | undefined {
+  const header = r?.setCookie.find((h) => h.trimStart().startsWith(`${name}=${value}`));
+  if (!header) return undefined;
+  const attribute = header
+    .split(';')
+    .slice(1)
+    .map((a) => a.trim())
+    .find((a) => /^max-age=/i.test(a) || /^expires=/i.test(a));
+  return attribute;
 }
 
 /** Groups records by virtual user, run and browser, each in step order. */
@@ -89,6 +128,15 @@ function sequences(requests: readonly RequestRecord[]): RequestRecord[][] {
   return [...groups.values()].map((group) => group.sort((a, b) => a.step - b.step));
 }
 
+/**
+ * Request `r` left after `time` (an answer's arrival): its send time is read
+ * from Date.now(), whole milliseconds rounded down, so it may read up to 1 ms
+ * early against a duration measured to the microsecond.
+ */
+const sentAfter = (r: RequestRecord, time: number) => r.time + 1 > time;
+
+const copy = (trace: SessionTrace | undefined) => trace && { ...trace, heldBy: new Set(trace.heldBy) };
+
 export function diagnose(history: History): Verdict[] {
   const { topology } = history;
   const cookieName = topology.cookieName;
@@ -96,22 +144,31 @@ export function diagnose(history: History): Verdict[] {
   const perProcessStore = topology.store === 'memory';
   const verdicts: Verdict[] = [];
 
-  // Pass 1, in time order across all users: what each backend did with each id.
+  // Pass 1, in time order across all users: what each backend did with each id,
+  // and the trace of the ids a request carried and held as they stood when it was sent.
   const traces = new Map<string, SessionTrace>();
-  const traceAt = new Map<RequestRecord, SessionTrace | undefined>(); // the trace as it stood before each request
+  const traceAt = new Map<RequestRecord, { sent?: SessionTrace; inJar?: SessionTrace }>();
   for (const r of [...history.requests].sort((a, b) => a.time - b.time)) {
     const sent = hashOf(r.sessionIdSent);
-    traceAt.set(r, sent ? (traces.get(sent) && { ...traces.get(sent)!, heldBy: new Set(traces.get(sent)!.heldBy) }) : undefined);
+    const inJar = hashOf(r.sessionIdInJar);
+    traceAt.set(r, { sent: sent ? copy(traces.get(sent)) : undefined, inJar: inJar ? copy(traces.get(inJar)) : undefined });
+    if (r.error || !r.backend) continue;
+    // The id this request carried, ended by it on purpose.
+    const carried = sent ? traces.get(sent) : undefined;
+    const endedHow = r.sessionStatus === 'destroyed' ? 'logout' : r.sessionStatus === 'expired' ? 'expired' : r.sessionStatus === 'loaded' && r.backendSessionHash && r.backendSessionHash !== sent ? 'rotated' : undefined;
+    if (carried && endedHow && !carried.ended) carried.ended = { how: endedHow, time: r.time, step: r.step, request: describe(r) };
     const hash = r.backendSessionHash;
-    if (!hash || !r.backend) continue;
+    if (!hash) continue;
     let trace = traces.get(hash);
     if (!trace) {
-      trace = { backend: r.backend, step: r.step, request: describe(r), heldBy: new Set(), lastWrite: r.time, lastWriteStep: r.step, readsSinceWrite: 0 };
+      trace = { backend: r.backend, step: r.step, request: describe(r), heldBy: new Set(), lastWriteFrom: r.time, lastWriteTo: r.time + r.durationMs, lastWriteStep: r.step, readsSinceWrite: 0, user: undefined };
       traces.set(hash, trace);
     }
     trace.heldBy.add(r.backend);
+    if (r.sessionStatus !== 'store-error') trace.user = r.sessionUser;
     if (r.storeWrite === 'set' || r.storeWrite === 'touch') {
-      trace.lastWrite = r.time;
+      trace.lastWriteFrom = r.time;
+      trace.lastWriteTo = r.time + r.durationMs;
       trace.lastWriteStep = r.step;
       trace.readsSinceWrite = 0;
     } else {
@@ -121,7 +178,7 @@ export function diagnose(history: History): Verdict[] {
 
   // Times in evidence are since the run started.
   const runStart = history.events.find((e) => e.kind === 'run-started')?.time ?? Math.min(...history.requests.map((r) => r.time));
-  const when = (time: number) => `at ${seconds(Math.max(0, time - runStart))}`;
+  const when = (time: number) => `at ${exact(Math.max(0, time - runStart))}`;
   const BACKEND_LOSS: Partial<Record<ClusterEvent['kind'], string>> = {
     'backend-killed': 'was killed',
     'backend-restarted': 'was restarted',
@@ -131,18 +188,39 @@ export function diagnose(history: History): Verdict[] {
   /** Something that happened to `backend` in (from, to]: a kill, restart, exit or drain. */
   const backendEvent = (backend: string, from: number, to: number) =>
     history.events.find((e) => e.backend === backend && BACKEND_LOSS[e.kind] && e.time > from && e.time <= to);
-  const describeEvent = (e: ClusterEvent) => `${e.backend} ${BACKEND_LOSS[e.kind]} ${when(e.time)}${e.fault ? ` (fault ${e.fault})` : ''}`;
+  const describeEvent = (e: ClusterEvent) =>
+    e.kind === 'redis-restarted'
+      ? `the shared store was restarted empty ${when(e.time)}${e.fault ? ` (fault ${e.fault})` : ''}`
+      : `${e.backend} ${BACKEND_LOSS[e.kind]} ${when(e.time)}${e.fault ? ` (fault ${e.fault})` : ''}`;
 
-  const unknownId = (r: RequestRecord, hash: string): Finding => {
-    const trace = traceAt.get(r);
+  /**
+   * The store's TTL ended the session: certainly by `expiredBy` (the last
+   * write answered + TTL), certainly not before `aliveUntil` (the last write
+   * sent + TTL).
+   */
+  const ttlWindow = (trace: SessionTrace) => ({ aliveUntil: trace.lastWriteFrom + session.ttlMs, expiredBy: trace.lastWriteTo + session.ttlMs });
+  const ttlFinding = (r: RequestRecord, trace: SessionTrace, hash: string, before?: ClusterEvent): Finding => {
+    const { expiredBy } = ttlWindow(trace);
+    const parts = [
+      `store TTL ${exact(session.ttlMs)} ran out: ${label(hash)} was last written at step ${trace.lastWriteStep}, ${exact(r.time - trace.lastWriteTo)} before this request (gone by ${exact(expiredBy - runStart)})`,
+    ];
+    if (before) parts.push(`it was gone before ${describeEvent(before)}, which found nothing of it to lose`);
+    if (!session.rolling && trace.readsSinceWrite > 0) parts.push(`rolling is off, so the ${trace.readsSinceWrite} read${trace.readsSinceWrite > 1 ? 's' : ''} since did not refresh it`);
+    return { cause: 'expiry', evidence: parts.join('; ') };
+  };
+
+  const unknownId = (r: RequestRecord, hash: string, trace: SessionTrace | undefined): Finding => {
     const at = r.backend ?? 'an unknown backend';
     if (!trace) return { cause: 'unclassified', evidence: `${at} did not know ${label(hash)}, and no backend in this history issued it` };
     const made = `${label(hash)} created on ${trace.backend} at step ${trace.step} (${trace.request})`;
     // An event counts if it came before the answer: the request may have left before it and arrived after.
     const answered = r.time + r.durationMs;
+    const { aliveUntil, expiredBy } = ttlWindow(trace);
     if (perProcessStore && r.backend && !trace.heldBy.has(r.backend)) {
+      // Dead by its TTL before this request left: no backend could have loaded it.
+      if (r.time >= expiredBy) return ttlFinding(r, trace, hash);
       // Where it lived is gone: a sticky or hashed client moved, or round-robin as ever.
-      const lost = [...trace.heldBy].map((b) => backendEvent(b, trace.lastWrite - 1, answered)).find((e) => e !== undefined);
+      const lost = [...trace.heldBy].map((b) => backendEvent(b, trace.lastWriteFrom - 1, answered)).find((e) => e !== undefined);
       const moved = r.proxy?.pin === 'repinned' ? `; the balancer re-pinned the user from ${r.proxy.pinnedBefore} to ${r.backend}` : '';
       return {
         cause: 'replication',
@@ -169,35 +247,34 @@ export function diagnose(history: History): Verdict[] {
         evidence: `${made}; step ${crashed.step} (${describe(crashed)}) was cut off when ${describeEvent(event)}, mid-request: it had already ended ${label(hash)} (a login rotates the id), and its answer with the new id never reached the client`,
       };
     }
-    if (perProcessStore && r.backend) {
-      const restarted = backendEvent(r.backend, trace.lastWrite - 1, answered);
-      if (restarted) return { cause: 'replication', evidence: `${made}; ${describeEvent(restarted)} and its sessions were in memory` };
-    } else {
-      const emptied = history.events.find((e) => e.kind === 'redis-restarted' && e.time > trace.lastWrite - 1 && e.time <= answered);
-      if (emptied) {
-        return {
-          cause: 'replication',
-          evidence: `${made}; the shared store was restarted empty ${when(emptied.time)}${emptied.fault ? ` (fault ${emptied.fault})` : ''}, and every session in it was lost`,
-        };
+    const loss =
+      perProcessStore && r.backend
+        ? backendEvent(r.backend, trace.lastWriteFrom - 1, answered)
+        : history.events.find((e) => e.kind === 'redis-restarted' && e.time > trace.lastWriteFrom - 1 && e.time <= answered);
+    if (loss) {
+      // Which came first: the TTL's end or the loss? Only a live session is lost by a restart.
+      if (loss.time >= expiredBy) return ttlFinding(r, trace, hash, loss);
+      if (loss.time < aliveUntil) {
+        const where = loss.kind === 'redis-restarted' ? ', and every session in it was lost' : ' and its sessions were in memory';
+        return { cause: 'replication', evidence: `${made}; ${describeEvent(loss)}${where}, while ${label(hash)} was alive (its TTL ran to ${exact(aliveUntil - runStart)} at least)` };
       }
+      return {
+        cause: 'unclassified',
+        evidence: `${made}; its TTL of ${exact(session.ttlMs)} ended between ${exact(aliveUntil - runStart)} and ${exact(expiredBy - runStart)}, and ${describeEvent(loss)}, within that window: the history cannot tell which ended it`,
+      };
     }
-    const sinceWrite = r.time - trace.lastWrite;
-    if (sinceWrite > session.ttlMs) {
-      const parts = [`store TTL ${seconds(session.ttlMs)} ran out: ${label(hash)} was last written ${seconds(sinceWrite)} before, at step ${trace.lastWriteStep}`];
-      if (!session.rolling && trace.readsSinceWrite > 0) parts.push(`rolling is off, so the ${trace.readsSinceWrite} read${trace.readsSinceWrite > 1 ? 's' : ''} since did not refresh it`);
-      if (session.cookieMaxAgeMs > session.ttlMs) parts.push(`the cookie's Max-Age (${seconds(session.cookieMaxAgeMs)}) outlived it`);
-      return { cause: 'expiry', evidence: parts.join('; ') };
-    }
+    // No loss recorded: the TTL is the one explanation, if it could have run out by the time the store was asked.
+    if (answered >= aliveUntil) return ttlFinding(r, trace, hash);
     const where = perProcessStore ? `${at}'s own memory` : 'the shared store';
     return {
       cause: 'unclassified',
-      evidence: `${made}; ${where} had it, last written ${seconds(sinceWrite)} before (well within its TTL of ${seconds(session.ttlMs)}), yet not at this request; the history records no restart or store loss that explains it`,
+      evidence: `${made}; ${where} had it, last written ${exact(r.time - trace.lastWriteTo)} before (well within its TTL of ${exact(session.ttlMs)}), yet not at this request; the history records no restart or store loss that explains it`,
     };
   };
 
   /** The backend ended request `r` with a session the client does not hold: where was it lost? */
   const lostOnTheWay = (r: RequestRecord, hash: string): Finding => {
-    const made = `${r.backend} made ${label(hash)} at step ${r.step} (${describe(r)})`;
+    const made = `${r.backend} made ${label(hash)} at step ${r.step} (${describe(r)})${r.sessionUser ? ` for ${r.sessionUser}` : ''}`;
     if (r.sessionCookie === 'withheld-insecure') {
       let why = 'it saw the request as plain http';
       if (r.proxy?.faults.some((f) => f.fault.startsWith('drop-forwarded-proto'))) why = `the balancer dropped X-Forwarded-Proto${faultNotes(r, topology.balancer)}, so it saw plain http`;
@@ -216,15 +293,14 @@ export function diagnose(history: History): Verdict[] {
     if (r.refused.length && fromBackend) {
       return { cause: 'transmission', evidence: `${made}; the client stored no ${cookieName} cookie: ${r.refused.map((c) => `${c.name}: ${c.reason}`).join('; ')}` };
     }
-    return { cause: 'unclassified', evidence: `${made}, but the client never held it, and no balancer or client record shows where it was lost` };
+    return { cause: 'unclassified', evidence: `${made}, but the client never received its Set-Cookie, and no balancer or client record shows where it was lost` };
   };
 
   for (const sequence of sequences(history.requests)) {
-    let loggedInAs: string | undefined;
-    let pending: Finding | undefined;
+    let pending: LostCookie | undefined;
     let previousJarCookie: JarCookie | undefined;
-    const lastUse = new Map<string, number>();
-    const loginTime = new Map<string, number>();
+    /** The request whose answer put the jar's session cookie there. */
+    let cookieSource: RequestRecord | undefined;
 
     for (const r of sequence) {
       const verdict = ({ cause, evidence }: Finding) =>
@@ -243,73 +319,98 @@ export function diagnose(history: History): Verdict[] {
       if (r.error || r.status === 0 || !r.backend) continue;
 
       const status = r.sessionStatus;
-      const had = hashOf(r.sessionIdInJar);
+      const sent = hashOf(r.sessionIdSent);
+      const inJar = hashOf(r.sessionIdInJar);
+      const { sent: sentTrace, inJar: jarTrace } = traceAt.get(r) ?? {};
+      // A session ended on purpose before this request was answered is not reset again.
+      const endedBefore = (trace: SessionTrace | undefined) => (trace?.ended && trace.ended.time <= r.time + r.durationMs ? trace.ended : undefined);
       const cookieLapsed =
-        !had && previousJarCookie?.expires !== null && previousJarCookie?.expires !== undefined && Date.parse(previousJarCookie.expires) <= r.time;
+        !inJar && previousJarCookie?.expires !== null && previousJarCookie?.expires !== undefined && Date.parse(previousJarCookie.expires) <= r.time;
+      // The effect of a lost Set-Cookie: a later request without the id it should have carried.
+      const lostEffect =
+        pending !== undefined &&
+        sentAfter(r, pending.after) &&
+        sent !== pending.issuedHash &&
+        (status === 'created' || status === 'none' || status === 'unknown-id' || (status === 'loaded' && pending.user !== undefined && r.sessionUser !== pending.user));
 
-      if (pending && (status === 'created' || status === 'none' || status === 'unknown-id')) {
-        verdict(pending);
-      } else if (cookieLapsed && (status === 'created' || status === 'none')) {
-        const lapsedFor = r.time - Date.parse(previousJarCookie!.expires!);
-        const lifetime = session.cookieMaxAgeMs > 0 ? `Max-Age (${seconds(session.cookieMaxAgeMs)})` : `expiry (${previousJarCookie!.expires})`;
-        verdict({
-          cause: 'expiry',
-          evidence: `the ${cookieName} cookie's ${lifetime} ran out in the client ${seconds(lapsedFor)} before ${describe(r)}, so ${r.backend} got no session cookie`,
-        });
-      } else if (had) {
+      if (lostEffect) {
+        verdict(pending!);
+        pending = undefined;
+      } else if (!sent && (status === 'created' || status === 'none')) {
+        if (inJar && !endedBefore(jarTrace)) {
+          verdict({ cause: 'transmission', evidence: r.withheld ?? `the jar held ${label(inJar)} but the client did not send it to ${r.url}` });
+        } else if (cookieLapsed) {
+          const expiredAt = Date.parse(previousJarCookie!.expires!);
+          const attribute = lifetimeAttribute(cookieSource, cookieName, previousJarCookie!.value);
+          const received = cookieSource ? `, received with step ${cookieSource.step} ${when(cookieSource.time + cookieSource.durationMs)}` : '';
+          verdict({
+            cause: 'expiry',
+            evidence: `the ${cookieName} cookie (${attribute ?? `expires ${previousJarCookie!.expires}`}${received}) expired in the client ${when(expiredAt)}, before ${describe(r)} ${when(r.time)}, so ${r.backend} got no session cookie`,
+          });
+        }
+      } else if (sent) {
+        const ended = endedBefore(sentTrace);
         if (status === 'destroyed') {
-          verdict({ cause: 'code', evidence: `${r.backend} destroyed the session ${label(had)} at ${describe(r)}` });
+          verdict({ cause: 'code', evidence: `${r.backend} destroyed the session ${label(sent)} at ${describe(r)}` });
         } else if (status === 'expired') {
-          const idle = r.time - (lastUse.get(had) ?? r.time);
-          const sinceLogin = r.time - (loginTime.get(had) ?? r.time);
+          const measured = r.expiredAfterMs !== undefined && r.expiredLimitMs !== undefined ? ` ${exact(r.expiredAfterMs)} > limit ${exact(r.expiredLimitMs)}` : '';
           verdict({
             cause: 'expiry',
             evidence:
               r.expiredBy === 'absolute'
-                ? `${seconds(sinceLogin)} since login > absolute limit ${seconds(session.absoluteTimeoutMs)} (${r.backend} expired ${label(had)} at ${describe(r)})`
+                ? `${measured ? `since login${measured}` : 'past its absolute limit'} (${r.backend} expired ${label(sent)} at ${describe(r)})`
                 : r.expiredBy === 'idle'
-                  ? `idle ${seconds(idle)} > limit ${seconds(session.idleTimeoutMs)} (${r.backend} expired ${label(had)} at ${describe(r)})`
-                  : `${r.backend} reported ${label(had)} expired at ${describe(r)}`,
+                  ? `${measured ? `idle${measured}` : 'past its idle limit'} (${r.backend} expired ${label(sent)} at ${describe(r)})`
+                  : `${r.backend} reported ${label(sent)} expired at ${describe(r)}`,
           });
         } else if (status === 'unknown-id') {
           const sentOut = cookieValue(r.proxy?.cookieOut, cookieName);
           const sentIn = cookieValue(r.proxy?.cookieIn, cookieName);
           if (r.proxy && sentIn !== undefined && sentOut !== undefined && sentIn !== sentOut) {
             verdict({ cause: 'transmission', evidence: `client sent ${label(hashOf(sentIn)!)}, the balancer forwarded a different ${cookieName} value${faultNotes(r, topology.balancer)}` });
-          } else {
-            verdict(unknownId(r, hashOf(r.sessionIdSent) ?? had));
+          } else if (ended?.how === 'rotated') {
+            verdict({
+              cause: 'code',
+              evidence: `${label(sent)} was replaced by a new id at step ${ended.step} (${ended.request}) ${when(ended.time)}, and the old id destroyed, before this request carrying it was answered`,
+            });
+          } else if (!ended) {
+            const finding = unknownId(r, sent, sentTrace);
+            // The store forgot it while the client still held the cookie: say how long the cookie was to live.
+            const attribute = finding.cause === 'expiry' ? lifetimeAttribute(cookieSource, cookieName, r.sessionIdSent!) : undefined;
+            verdict(attribute ? { ...finding, evidence: `${finding.evidence}; the cookie (${attribute}) outlived it` } : finding);
           }
+          // Ended by a logout or by its backend's expiry: that request already said so.
         } else if (status === 'created' || status === 'none') {
           // The backend saw no id at all: find the hop that lost it.
           const proxyIn = cookieValue(r.proxy?.cookieIn, cookieName);
-          if (r.sessionIdSent === undefined) {
-            verdict({ cause: 'transmission', evidence: r.withheld ?? `the jar held ${label(had)} but the client did not send it to ${r.url}` });
+          if (ended) {
+            // The session had ended on purpose; losing its id now resets nothing.
           } else if (proxyIn !== undefined && cookieValue(r.proxy?.cookieOut, cookieName) === undefined) {
             verdict({ cause: 'transmission', evidence: `client sent ${label(hashOf(proxyIn)!)}, ${r.backend} received no ${cookieName} cookie${faultNotes(r, topology.balancer)}` });
           } else {
-            verdict({ cause: 'unclassified', evidence: `the client sent ${label(had)}, yet ${r.backend} saw no session cookie; no balancer record shows where it was lost` });
+            verdict({ cause: 'unclassified', evidence: `the client sent ${label(sent)}, yet ${r.backend} saw no session cookie; no balancer record shows where it was lost` });
           }
-        } else if (status === 'loaded' && loggedInAs && !r.sessionUser) {
-          const rotated = r.backendSessionHash !== undefined && r.backendSessionHash !== had;
+        } else if (status === 'loaded' && sentTrace?.user && !r.sessionUser) {
+          const rotated = r.backendSessionHash !== undefined && r.backendSessionHash !== sent;
           verdict(
             rotated
-              ? { cause: 'code', evidence: `${r.backend} issued a new id at ${describe(r)} and the login of ${loggedInAs} was not kept` }
-              : { cause: 'unclassified', evidence: `${r.backend} loaded ${label(had)} but it no longer carries the login of ${loggedInAs}; the history does not show who removed it` },
+              ? { cause: 'code', evidence: `${r.backend} issued a new id at ${describe(r)} and the login of ${sentTrace.user} was not kept` }
+              : { cause: 'unclassified', evidence: `${r.backend} loaded ${label(sent)} but it no longer carries the login of ${sentTrace.user}; the history does not show who removed it` },
           );
         }
       }
 
-      // What the client holds now, against what the backend meant it to hold.
+      // What the backend meant the client to hold from now on, and whether it got there.
       const backendHash = r.backendSessionHash;
-      const clientHash = hashOf(r.sessionIdAfter);
-      pending = status !== 'destroyed' && backendHash && backendHash !== clientHash ? lostOnTheWay(r, backendHash) : undefined;
-      if (backendHash) {
-        lastUse.set(backendHash, r.time);
-        if (r.sessionUser && loggedInAs !== r.sessionUser) loginTime.set(backendHash, r.time);
-        else if (had && loginTime.has(had) && backendHash !== had) loginTime.set(backendHash, loginTime.get(had)!);
+      if (status !== 'destroyed' && backendHash && backendHash !== sent && !delivered(r, cookieName, backendHash)) {
+        pending = { ...lostOnTheWay(r, backendHash), after: r.time + r.durationMs, issuedHash: backendHash, user: r.sessionUser };
+      } else if (pending && sentAfter(r, pending.after) && (status === 'loaded' || status === 'destroyed')) {
+        // The client carries on with a session that works, or the user logged out: the lost one left no trace.
+        pending = undefined;
       }
-      previousJarCookie = r.jarAfter.find((c) => c.name === cookieName);
-      if (status !== 'store-error') loggedInAs = r.sessionUser;
+      const jarCookie = r.jarAfter.find((c) => c.name === cookieName);
+      if (jarCookie && r.setCookie.some((h) => h.trimStart().startsWith(`${cookieName}=${jarCookie.value}`))) cookieSource = r;
+      previousJarCookie = jarCookie;
     }
   }
   return verdicts;

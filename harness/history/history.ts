@@ -76,6 +76,9 @@ export interface RequestRecord {
   sessionCookie: string | undefined;
   /** Which limit an expired session passed: idle | absolute (X-Session-Expired). */
   expiredBy: string | undefined;
+  /** For an expired session, what the backend measured (idle time or time since login, ms) and the limit it held it to (X-Session-Expired-After / -Limit). */
+  expiredAfterMs?: number;
+  expiredLimitMs?: number;
 
   /** Balancer view, joined by request id. */
   proxy: ProxyRecord | undefined;

@@ -132,6 +132,16 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** The numeric headers present, under the given field names. */
+function numericHeaders<K extends string>(headers: Record<string, string | string[] | undefined>, names: Record<K, string>): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  for (const [field, name] of Object.entries(names) as [K, string][]) {
+    const value = Number(header(headers, name));
+    if (header(headers, name) !== undefined && Number.isFinite(value)) out[field] = value;
+  }
+  return out;
+}
+
 /** Appends JSON lines to a file, one writer at a time, waiting for the disk when it is behind. */
 class LineWriter {
   readonly #out: WriteStream;
@@ -280,6 +290,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
       storeWrite: header(exchange.headers, 'x-session-write'),
       sessionCookie: header(exchange.headers, 'x-session-cookie'),
       expiredBy: header(exchange.headers, 'x-session-expired'),
+      ...numericHeaders(exchange.headers, { expiredAfterMs: 'x-session-expired-after', expiredLimitMs: 'x-session-expired-limit' }),
       proxy: cluster.takeProxyRecord(requestId),
       tap: cluster.takeTapRecord(requestId),
       // --fixed: the misconfiguration is gone, and with it the resets it caused; a logout stays.

@@ -70,6 +70,9 @@ export class Session {
   record: SessionRecord | undefined;
   /** Which limit an `expired` session passed. */
   expiredBy: 'idle' | 'absolute' | undefined;
+  /** For an `expired` session: the idle time or time since login this backend measured, and the limit it applied (ms). */
+  expiredAfterMs: number | undefined;
+  expiredLimitMs: number | undefined;
   #dirty = false;
   #touch = false;
   /** This request's changes to a loaded record, replayed by a locking commit. */
@@ -86,6 +89,8 @@ export class Session {
     this.id = undefined;
     this.record = undefined;
     this.expiredBy = undefined;
+    this.expiredAfterMs = undefined;
+    this.expiredLimitMs = undefined;
     this.status = 'none';
   }
 
@@ -99,8 +104,15 @@ export class Session {
       return;
     }
     const { idleTimeoutMs, absoluteTimeoutMs, rolling } = this.#options;
-    if (idleTimeoutMs > 0 && now - record.lastSeenAt > idleTimeoutMs) this.expiredBy = 'idle';
-    else if (absoluteTimeoutMs > 0 && record.loginAt !== undefined && now - record.loginAt > absoluteTimeoutMs) this.expiredBy = 'absolute';
+    if (idleTimeoutMs > 0 && now - record.lastSeenAt > idleTimeoutMs) {
+      this.expiredBy = 'idle';
+      this.expiredAfterMs = now - record.lastSeenAt;
+      this.expiredLimitMs = idleTimeoutMs;
+    } else if (absoluteTimeoutMs > 0 && record.loginAt !== undefined && now - record.loginAt > absoluteTimeoutMs) {
+      this.expiredBy = 'absolute';
+      this.expiredAfterMs = now - record.loginAt;
+      this.expiredLimitMs = absoluteTimeoutMs;
+    }
     if (this.expiredBy) {
       this.status = 'expired';
       await this.#store.destroy(id);

@@ -5,7 +5,7 @@
 import { SESSION_DEFAULTS, type SessionSettings } from '../../servers/config.js';
 import { sessionIdHash } from '../../servers/session/session-id.js';
 import type { FaultNote } from '../../harness/balancer/proxy.js';
-import type { History, RequestRecord, Topology } from '../../harness/history/history.js';
+import type { ClusterEvent, History, RequestRecord, Topology } from '../../harness/history/history.js';
 
 export interface Hop {
   step: number;
@@ -43,15 +43,33 @@ export interface Hop {
   user_?: number;
   run?: number;
   browser?: number;
+  /** Session id in the jar after the response, when another answer changed it (null: none). */
+  after?: string | null;
+  /** How long the request took, ms (default 1). */
+  duration?: number;
+  /** Max-Age of the session cookie the backend sent, seconds. */
+  maxAge?: number;
+  /** When the jar's session cookie expires, ms since the start of the history. */
+  jarExpiresAt?: number;
+  /** What the backend measured and its limit, for an expired session (X-Session-Expired-After / -Limit). */
+  expiredAfterMs?: number;
+  expiredLimitMs?: number;
 }
 
 export function record(hop: Hop): RequestRecord {
   const [method, path] = (hop.request ?? 'GET /drafts').split(' ');
   const sent = hop.sent === null ? undefined : (hop.sent ?? hop.jar);
-  const setCookie = hop.issued ? [`csrf=t; Path=/; SameSite=Lax`, `sid=${hop.issued}; Path=/; HttpOnly; SameSite=Lax`] : [];
-  const after = hop.session === 'destroyed' ? undefined : hop.issued && !hop.lost ? hop.issued : hop.jar;
+  const maxAge = hop.maxAge !== undefined ? `; Max-Age=${hop.maxAge}` : '';
+  const setCookie = hop.issued
+    ? [`csrf=t; Path=/; SameSite=Lax`, `sid=${hop.issued}; Path=/; HttpOnly; SameSite=Lax${maxAge}`]
+    : hop.session === 'destroyed'
+      ? ['sid=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax']
+      : [];
+  const fallback = hop.session === 'destroyed' && !hop.lost ? undefined : hop.issued && !hop.lost ? hop.issued : hop.jar;
+  const after = hop.after === null ? undefined : (hop.after ?? fallback);
   const backendId = hop.session === 'destroyed' ? undefined : (hop.issued ?? (hop.session === 'loaded' ? hop.jar : undefined));
-  const time = 1_000_000 + (hop.at ?? hop.step * 10);
+  const time = START + (hop.at ?? hop.step * 10);
+  const expires = hop.jarExpiresAt !== undefined ? new Date(START + hop.jarExpiresAt).toISOString() : null;
   const id = `t.${hop.user_ ?? 1}.${hop.run ?? 1}.${hop.step}`;
   return {
     user: hop.user_ ?? 1,
@@ -64,18 +82,19 @@ export function record(hop: Hop): RequestRecord {
     url: `http://shop.example.test${path}`,
     requestId: id,
     time,
-    durationMs: 1,
+    durationMs: hop.duration ?? 1,
     cookieSent: sent ? `sid=${sent}` : undefined,
     sessionIdSent: sent,
     sessionIdInJar: hop.jar,
     withheld: hop.withheld,
     status: hop.status ?? 200,
-    setCookie: hop.proxySetCookieOut ?? setCookie,
+    // A lost cookie never reached the client, unless the client refused it.
+    setCookie: hop.proxySetCookieOut ?? (hop.lost && !hop.refused ? setCookie.filter((h) => !h.startsWith('sid=')) : setCookie),
     requestBody: undefined,
     responseBody: undefined,
     refused: hop.refused ?? [],
     sessionIdAfter: after,
-    jarAfter: after ? [{ name: 'sid', value: after, domain: 'shop.example.test', path: '/', secure: false, httpOnly: true, hostOnly: true, sameSite: 'lax', expires: null }] : [],
+    jarAfter: after ? [{ name: 'sid', value: after, domain: 'shop.example.test', path: '/', secure: false, httpOnly: true, hostOnly: true, sameSite: 'lax', expires }] : [],
     backend: hop.backend,
     sessionStatus: hop.session,
     sessionUser: hop.user,
@@ -83,6 +102,8 @@ export function record(hop: Hop): RequestRecord {
     storeWrite: hop.write ?? (hop.issued ? 'set' : hop.session === 'loaded' ? 'touch' : 'none'),
     sessionCookie: hop.cookie ?? (hop.issued ? 'sent' : 'none'),
     expiredBy: hop.expiredBy,
+    expiredAfterMs: hop.expiredAfterMs,
+    expiredLimitMs: hop.expiredLimitMs,
     proxy: {
       time,
       requestId: id,
@@ -98,14 +119,22 @@ export function record(hop: Hop): RequestRecord {
       setCookieOut: hop.proxySetCookieOut ?? setCookie,
       faults: hop.faults ?? [],
       status: hop.status ?? 200,
-      durationMs: 1,
+      durationMs: hop.duration ?? 1,
     },
     resetExpected: hop.resetExpected ?? false,
     failures: [],
   };
 }
 
-export function history(store: Topology['store'], hops: Hop[], session: Partial<SessionSettings> = {}): History {
+/** Epoch ms of the history's start: `at` and event times count from it. */
+export const START = 1_000_000;
+
+/** A cluster event `at` ms after the start. */
+export function event(kind: ClusterEvent['kind'], at: number, more: Partial<ClusterEvent> = {}): ClusterEvent {
+  return { kind, time: START + at, ...more };
+}
+
+export function history(store: Topology['store'], hops: Hop[], session: Partial<SessionSettings> = {}, events: ClusterEvent[] = []): History {
   return {
     topology: {
       store,
@@ -121,6 +150,6 @@ export function history(store: Topology['store'], hops: Hop[], session: Partial<
     requests: hops.map(record),
     proxy: [],
     backendLog: [],
-    events: [],
+    events: [event('run-started', 0), ...events],
   };
 }

@@ -174,3 +174,23 @@ describe('SameSite', () => {
     expect(post.cookie).toBe('sid=abc; csrf=1');
   });
 });
+
+describe('cookie lifetime (Chromium, RFC 6265 §5.2.2)', () => {
+  test('Max-Age counts from receipt: steady requests do not keep a 1 s cookie alive', async () => {
+    const user = new VirtualUser(agent);
+    answer('http://shop.example.test', '/', ['sid=abc; Path=/; Max-Age=1']);
+    await user.send({ method: 'GET', url: 'http://shop.example.test/' });
+    const receivedBy = Date.now();
+    const sent: (string | undefined)[] = [];
+    // Request again and again (no pause) until the cookie's second is over, then once more.
+    while (Date.now() <= receivedBy + 1000) {
+      answer('http://shop.example.test', '/drafts');
+      sent.push((await user.send({ method: 'GET', url: 'http://shop.example.test/drafts' })).cookieSent);
+    }
+    const last = answer('http://shop.example.test', '/drafts');
+    await user.send({ method: 'GET', url: 'http://shop.example.test/drafts' });
+    expect(sent[0]).toBe('sid=abc');
+    expect(last.cookie).toBeUndefined();
+    expect(user.cookieValue('sid')).toBeUndefined();
+  });
+});
