@@ -12,7 +12,7 @@ import { FRONT_NAMES, type FrontName } from '../balancer/front.js';
 import { REAL_BALANCER_NAMES } from '../balancer/real-front.js';
 import { STORE_KINDS, startCluster, type ClusterOptions, type StartedCluster, type StoreKind } from '../cluster.js';
 import { HarnessError, isHarnessError } from '../errors.js';
-import { runScenario, type RunProgress } from '../runner/run.js';
+import { CLIENT_KINDS, checkClientKind, runScenario, type ClientKind, type RunProgress } from '../runner/run.js';
 import { validateFault, FAULT_USAGE } from '../fault/faults.js';
 import { builtInScenarioNames, loadScenario } from '../scenario/load.js';
 import { planRun } from '../scenario/plan.js';
@@ -53,6 +53,7 @@ Options for run:
   --duration TIME      keep users going through the scenario for this long (30s, 2m)
   --requests N         stop after about N requests
   --client-addresses N users come from N loopback addresses (default: one each, up to 1000)
+  --client KIND        virtual-user (default) or chromium: each user a real headless Chromium profile (a few users)
   --json               print one JSON object instead of the report
   --history FILE       stream the full history (every hop of every request) to FILE as
                        JSON lines, keeping memory flat on long runs
@@ -177,6 +178,7 @@ async function commandRun(args: string[]): Promise<number> {
       duration: { type: 'string' },
       requests: { type: 'string' },
       'client-addresses': { type: 'string' },
+      client: { type: 'string' },
       json: { type: 'boolean', default: false },
       history: { type: 'string' },
       'history-raw': { type: 'boolean', default: false },
@@ -210,11 +212,19 @@ async function commandRun(args: string[]): Promise<number> {
     durationMs: durationFlag('duration', values.duration),
     maxRequests: integerFlag('requests', values.requests, 1, 100_000_000),
     clientAddresses: integerFlag('client-addresses', values['client-addresses'], 1, 60_000),
+    clientKind: choiceFlag<ClientKind>('client', values.client, CLIENT_KINDS),
     historyFile: values.history,
     historyRaw: values['history-raw'],
   };
   const scenario = loadScenario(positionals[0]);
   const plan = planRun(scenario, { fixed: values.fixed, cluster: cliCluster, faults });
+  checkClientKind(runOptions.clientKind ?? 'virtual-user', {
+    users: runOptions.users ?? 1,
+    repeat: runOptions.repeat ?? 1,
+    openEnded: runOptions.durationMs !== undefined || runOptions.maxRequests !== undefined,
+    client: plan.client,
+    scenario: scenario.name,
+  });
   // Streaming to a file: keep nothing per request in memory.
   const clusterOptions = values.history ? { ...plan.cluster, recordProxyHistory: false, recordBackendLog: false } : plan.cluster;
 

@@ -75,6 +75,31 @@ export function sameSiteContext(method: string, url: string, from: string | unde
   return !subresource && (method === 'GET' || method === 'HEAD') ? 'lax' : 'none';
 }
 
+/**
+ * Which browser rule keeps `cookie` off a request to `url` made with
+ * `method` from the page `from`: Secure, SameSite, Domain, Path; undefined
+ * when none does.
+ */
+export function explainWithheld(cookie: JarCookie, url: string, method: string, from: string | undefined, secureOnLocal: boolean): string | undefined {
+  const target = new URL(url);
+  const name = cookie.name;
+  const context = sameSiteContext(method, url, from);
+  const local = target.hostname === 'localhost' || target.hostname === '127.0.0.1' || target.hostname === '[::1]';
+  if (cookie.secure && target.protocol !== 'https:' && !(local && secureOnLocal)) {
+    return `Secure cookie ${name} withheld by the client: request URL is ${target.protocol.slice(0, -1)} (${url})`;
+  }
+  if (cookie.sameSite === 'strict' && context !== 'strict') {
+    return `SameSite=Strict cookie ${name} withheld by the client: the request comes from another site (${from})`;
+  }
+  if (cookie.sameSite === 'lax' && context === 'none') {
+    return `SameSite=Lax cookie ${name} withheld by the client: a cross-site ${method} from ${from}`;
+  }
+  const hostMatches = cookie.hostOnly ? target.hostname === cookie.domain : domainMatch(target.hostname, cookie.domain ?? '');
+  if (!hostMatches) return `cookie ${name} belongs to ${cookie.domain}${cookie.hostOnly ? ' only' : ' and its subdomains'}, not sent to ${target.hostname}`;
+  if (cookie.path && !pathMatch(target.pathname, cookie.path)) return `cookie ${name} has Path=${cookie.path}, which does not cover ${target.pathname}`;
+  return undefined;
+}
+
 function cookieNameOf(header: string): string {
   const eq = header.indexOf('=');
   return (eq < 0 ? header : header.slice(0, eq)).trim();
@@ -137,25 +162,11 @@ export class VirtualUser {
 
   /** Why the jar holds cookie `name` but would not send it to `url` (from `from`); undefined if it would (or holds none). */
   explainWithheld(name: string, url: string, method = 'GET', from?: string): string | undefined {
-    const target = new URL(url);
     const cookie = this.contents().find((c) => c.name === name);
     if (!cookie) return undefined;
     const context = sameSiteContext(method, url, from);
     if (this.jar.getCookiesSync(url, { sameSiteContext: context }).some((c) => c.key === name)) return undefined;
-    const local = target.hostname === 'localhost' || target.hostname === '127.0.0.1' || target.hostname === '[::1]';
-    if (cookie.secure && target.protocol !== 'https:' && !(local && this.policy.secureOnLocal)) {
-      return `Secure cookie ${name} withheld by the client: request URL is ${target.protocol.slice(0, -1)} (${url})`;
-    }
-    if (cookie.sameSite === 'strict' && context !== 'strict') {
-      return `SameSite=Strict cookie ${name} withheld by the client: the request comes from another site (${from})`;
-    }
-    if (cookie.sameSite === 'lax' && context === 'none') {
-      return `SameSite=Lax cookie ${name} withheld by the client: a cross-site ${method} from ${from}`;
-    }
-    const hostMatches = cookie.hostOnly ? target.hostname === cookie.domain : domainMatch(target.hostname, cookie.domain ?? '');
-    if (!hostMatches) return `cookie ${name} belongs to ${cookie.domain}${cookie.hostOnly ? ' only' : ' and its subdomains'}, not sent to ${target.hostname}`;
-    if (cookie.path && !pathMatch(target.pathname, cookie.path)) return `cookie ${name} has Path=${cookie.path}, which does not cover ${target.pathname}`;
-    return `cookie ${name} not sent to ${url} by the jar's RFC 6265 rules`;
+    return explainWithheld(cookie, url, method, from, this.policy.secureOnLocal) ?? `cookie ${name} not sent to ${url} by the jar's RFC 6265 rules`;
   }
 
   #store(header: string, url: string): RefusedCookie | undefined {

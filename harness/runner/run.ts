@@ -17,6 +17,7 @@ import { parseCookie } from 'cookie';
 import { REQUEST_ID_HEADER } from '../balancer/proxy.js';
 import { clientAddress, createSiteDispatcher } from '../client/network.js';
 import { VirtualUser, type ClientExchange } from '../client/virtual-user.js';
+import { CHROMIUM_MAX_PASSES, ChromiumUser, startChromiumClients } from '../client/chromium-user.js';
 import type { StartedCluster } from '../cluster.js';
 import type { Anomaly } from '../consistency/check.js';
 import type { PersonSessions, ResetCause, Verdict } from '../diagnosis/diagnose.js';
@@ -60,6 +61,12 @@ export interface RunOptions {
   /** Run without the scenario's misconfiguration: no reset is expected anywhere. */
   fixed?: boolean;
   /**
+   * Who sends the requests: `virtual-user` (default; undici and a jar that
+   * follows Chromium's rules) or `chromium` (a real headless Chromium
+   * profile per user and pass; a few passes only, from 127.0.0.1).
+   */
+  clientKind?: ClientKind;
+  /**
    * How many distinct client addresses the users come from (127.0.x.y):
    * user u uses address (u-1) mod N. Default: one per user, as real users,
    * up to 1000 (beyond that users share, as behind NATs, which bounds the
@@ -83,6 +90,9 @@ const BODY_LIMIT = 4096;
 const OPEN_ENDED_REPEAT = 1_000_000_000;
 
 export const RUN_DEFAULTS = { users: 1, repeat: 1, concurrency: 64 } as const;
+
+export const CLIENT_KINDS = ['virtual-user', 'chromium'] as const;
+export type ClientKind = (typeof CLIENT_KINDS)[number];
 
 export interface RunResult {
   scenario: string;
@@ -169,6 +179,18 @@ class LineWriter {
   }
 }
 
+/** Refuses, as bad input, a run the chosen client cannot make: Chromium runs a few passes of a client that accepts cookies. */
+export function checkClientKind(kind: ClientKind, run: { users: number; repeat: number; openEnded: boolean; client: ScenarioClient; scenario: string }): void {
+  if (kind !== 'chromium') return;
+  const { users, repeat, openEnded, client, scenario } = run;
+  if (openEnded || users * repeat > CHROMIUM_MAX_PASSES) {
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `client chromium: expected at most ${CHROMIUM_MAX_PASSES} users × repeat and no --duration/--requests, got ${openEnded ? 'an open-ended run' : `${users} × ${repeat}`}`);
+  }
+  if (client.cookies === 'refuse' || client.secureOnLocal === false) {
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `client chromium: scenario ${scenario} needs a client that ${client.cookies === 'refuse' ? 'refuses cookies' : 'withholds Secure cookies on localhost'}; expected the default client`);
+  }
+}
+
 export async function runScenario(cluster: StartedCluster, scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
   const users = positiveInteger('users', options.users ?? RUN_DEFAULTS.users);
   const openEnded = options.durationMs !== undefined || options.maxRequests !== undefined;
@@ -188,6 +210,9 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   const redactor = options.historyRaw ? undefined : createRedactor(scenario.secretFields);
   await out?.write([{ type: 'topology', ...cluster.history.topology }]);
 
+  const clientKind = options.clientKind ?? 'virtual-user';
+  checkClientKind(clientKind, { users, repeat, openEnded, client, scenario: scenario.name });
+  const chromium = clientKind === 'chromium' ? await startChromiumClients(cluster.site) : undefined;
   const addresses = Math.min(positiveInteger('clientAddresses', options.clientAddresses ?? Math.min(users, 1000)), 60_000);
   const dispatchers = new Map<number, ReturnType<typeof createSiteDispatcher>>();
   const dispatcherFor = (user: number) => {
@@ -231,7 +256,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   };
 
   /** One request of one user: sent, recorded with every hop's view, expectations checked. */
-  const sendOne = async (vu: VirtualUser, where: { user: number; run: number; browser: number }, number: number, step: ScenarioStep, previousBody: string | undefined) => {
+  const sendOne = async (vu: VirtualUser | ChromiumUser, where: { user: number; run: number; browser: number }, number: number, step: ScenarioStep, previousBody: string | undefined) => {
     const { user, run, browser } = where;
     const values = { user, run, step: number };
     const method = step.method!;
@@ -250,6 +275,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
       url = '';
       linkError = (error as Error).message;
     }
+    if (vu instanceof ChromiumUser) await vu.refresh();
     const sessionIdInJar = vu.cookieValue(cookieName);
     const withheld = url ? vu.explainWithheld(cookieName, url, method, step.from) : undefined;
     const time = Date.now();
@@ -306,31 +332,35 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   /** One pass of one user through the scenario, with fresh browsers (jars). */
   const runPass = async (user: number, run: number): Promise<RequestRecord[]> => {
     const records: RequestRecord[] = [];
-    const browsers = new Map<number, VirtualUser>();
+    const browsers = new Map<number, Promise<VirtualUser | ChromiumUser>>();
     const browserFor = (browser: number) => {
       let vu = browsers.get(browser);
-      if (!vu) browsers.set(browser, (vu = new VirtualUser(dispatcherFor(user), policy)));
+      if (!vu) browsers.set(browser, (vu = chromium ? chromium.open() : Promise.resolve(new VirtualUser(dispatcherFor(user), policy))));
       return vu;
     };
-    let previousBody: string | undefined;
-    for (const { number, step, group } of steps) {
-      if (options.signal?.aborted) break;
-      if (step.wait !== undefined) {
-        // The user's think time, part of the scenario (idle timeouts need it).
-        await delay(step.wait, undefined, { signal: options.signal }).catch(() => undefined);
-        continue;
+    try {
+      let previousBody: string | undefined;
+      for (const { number, step, group } of steps) {
+        if (options.signal?.aborted) break;
+        if (step.wait !== undefined) {
+          // The user's think time, part of the scenario (idle timeouts need it).
+          await delay(step.wait, undefined, { signal: options.signal }).catch(() => undefined);
+          continue;
+        }
+        // A group: concurrent requests of one user, each from the browser its step names.
+        const batch = group ?? [{ number, step }];
+        const sent = await Promise.all(
+          batch.map(async (entry) => {
+            const browser = entry.step.browser ?? 1;
+            if (entry.step.startAfterMs) await delay(entry.step.startAfterMs, undefined, { signal: options.signal }).catch(() => undefined);
+            return sendOne(await browserFor(browser), { user, run, browser }, entry.number, entry.step, previousBody);
+          }),
+        );
+        for (const { record } of sent) records.push(record);
+        previousBody = sent[sent.length - 1].body;
       }
-      // A group: concurrent requests of one user, each from the browser its step names.
-      const batch = group ?? [{ number, step }];
-      const sent = await Promise.all(
-        batch.map(async (entry) => {
-          const browser = entry.step.browser ?? 1;
-          if (entry.step.startAfterMs) await delay(entry.step.startAfterMs, undefined, { signal: options.signal }).catch(() => undefined);
-          return sendOne(browserFor(browser), { user, run, browser }, entry.number, entry.step, previousBody);
-        }),
-      );
-      for (const { record } of sent) records.push(record);
-      previousBody = sent[sent.length - 1].body;
+    } finally {
+      for (const vu of browsers.values()) void vu.then((b) => (b instanceof ChromiumUser ? b.close() : undefined)).catch(() => undefined);
     }
     return records;
   };
@@ -363,11 +393,13 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, users * repeat) }, worker));
+    // A Chromium profile per pass is heavy: a few at a time.
+    await Promise.all(Array.from({ length: Math.min(chromium ? 4 : concurrency, users * repeat) }, worker));
   } finally {
     for (const timer of timers) clearTimeout(timer);
     await Promise.all(firing);
     await Promise.all([...dispatchers.values()].map((dispatcher) => dispatcher.close()));
+    await chromium?.stop();
   }
 
   const events = cluster.history.events.filter((e) => e.time >= started && e.kind !== 'run-started');

@@ -18,6 +18,7 @@ import {
   type BrowserContextOptions,
 } from "playwright-core";
 import { HarnessError } from "../errors.js";
+import { timeoutBudgetMs } from "./budget.js";
 
 /** Where Debian's `chromium` package puts the browser; SLAB_CHROMIUM overrides it. */
 export const DEFAULT_CHROMIUM_PATH = "/usr/bin/chromium";
@@ -100,6 +101,7 @@ export async function launchChromium(
       headless: true,
       args,
       handleSIGINT: false,
+      timeout: timeoutBudgetMs(),
       handleSIGTERM: false,
     });
   } catch (error) {

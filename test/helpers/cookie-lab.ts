@@ -17,6 +17,7 @@ import { makeCertificate } from '../../harness/balancer/certificate.js';
 import { VirtualUser } from '../../harness/client/virtual-user.js';
 import { launchChromium, type StartedChromium } from '../../harness/util/chromium.js';
 import { pollUntil } from '../../harness/util/wait.js';
+import { timeoutBudgetMs } from '../../harness/util/budget.js';
 
 export const SITE_NAMES = ['site.test', 'sub.site.test', 'other.test'] as const;
 
@@ -116,7 +117,7 @@ export interface CookieClient {
 
 /** undici reaching every lab host name on 127.0.0.1, trusting the lab's certificate. */
 export function labDispatcher(ca: string): Agent {
-  const connector = buildConnector({ ca, timeout: 10_000 });
+  const connector = buildConnector({ ca, timeout: timeoutBudgetMs() });
   return new Agent({
     connect(options, callback) {
       connector({ ...options, hostname: '127.0.0.1', servername: options.hostname === 'localhost' ? undefined : options.hostname }, callback);
@@ -163,7 +164,7 @@ export async function chromiumClient(browser: StartedChromium, lab: CookieLab): 
         if (via === 'form') await Promise.all([tab.waitForURL((u) => u.pathname.startsWith('/probe')), tab.click('#go button')]);
       }
       // The image request may land after the page's load event; poll for it.
-      await pollUntil(async () => (seen(id) ? true : undefined), { timeoutMs: 30_000, what: `chromium's request for ${url}` });
+      await pollUntil(async () => (seen(id) ? true : undefined), { what: `chromium's request for ${url}` });
     },
     async close() {
       await context.close();

@@ -10,6 +10,7 @@ import { CookieJar } from 'tough-cookie';
 import { request, type Dispatcher } from 'undici';
 import { chromiumClient, labDispatcher, launchChromium, startCookieLab, virtualUserClient, type CookieClient, type CookieLab, type ProbeRequest } from '../helpers/cookie-lab.js';
 import type { StartedChromium } from '../../harness/util/chromium.js';
+import { timeoutBudgetMs } from '../../harness/util/budget.js';
 
 let lab: CookieLab;
 let browser: StartedChromium;
@@ -187,7 +188,7 @@ async function lifetimeViolations(client: CookieClient): Promise<{ violations: s
     const receivedBy = Date.now();
     const ends = { m: receivedFrom + 2000, e: expires.getTime() };
     const endsBy = { m: receivedBy + 2000, e: expires.getTime() };
-    const deadline = receivedBy + 30_000;
+    const deadline = receivedBy + timeoutBudgetMs();
     while (after < 3 && Date.now() < deadline) {
       const id = nextId++;
       const started = Date.now();

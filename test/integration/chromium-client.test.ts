@@ -1,0 +1,44 @@
+/**
+ * `session-lab run --client chromium`: the same scenario, its requests sent
+ * by real headless Chromium profiles instead of virtual users, gives the
+ * same verdicts — the browser's own cookie engine confirms the diagnosis.
+ */
+import { describe, expect, test } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+interface JsonVerdict {
+  user: number;
+  step: number;
+  request: string;
+  cause: string;
+  expected: boolean;
+  evidence: string;
+}
+
+async function verdicts(name: string, client: string) {
+  const result = await runCli(['run', name, '--users', '2', '--client', client, '--json']);
+  expect(result.stderr).not.toMatch(/Error/);
+  const run = JSON.parse(result.stdout) as { passed: boolean; errors: number; resets: JsonVerdict[] };
+  return { code: result.code, run, verdicts: run.resets.map(({ user, step, request, cause, expected, evidence }) => ({ user, step, request, cause, expected, evidence })) };
+}
+
+describe.concurrent('--client chromium gives the verdicts of the default client', () => {
+  for (const name of ['secure-cookie-http-link', 'samesite-strict-partner-link']) {
+    test(name, async () => {
+      const [jar, chromium] = await Promise.all([verdicts(name, 'virtual-user'), verdicts(name, 'chromium')]);
+      expect(jar.run.errors).toBe(0);
+      expect(chromium.run.errors).toBe(0);
+      expect(jar.verdicts.length).toBeGreaterThan(0);
+      expect(jar.verdicts.every((v) => v.cause === 'transmission' && v.expected)).toBe(true);
+      expect(chromium.verdicts).toEqual(jar.verdicts);
+      expect(chromium.code).toBe(0);
+      expect(jar.code).toBe(0);
+    });
+  }
+
+  test('a run too large for real browsers is refused as bad input (exit 2), before a cluster starts', async () => {
+    const result = await runCli(['run', 'login-browse', '--users', '100', '--client', 'chromium']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('client chromium: expected at most 64');
+  });
+});
