@@ -58,7 +58,7 @@ interface SessionTrace {
   /** The login the session carried in the backend's last answer about it. */
   user: string | undefined;
   /** The session was ended on purpose: destroyed by a logout, replaced by a new id (regenerate), or expired by its backend. */
-  ended?: { how: 'logout' | 'rotated' | 'expired'; time: number; step: number; request: string };
+  ended?: { how: 'logout' | 'rotated' | 'expired'; time: number; answered: number; step: number; request: string };
 }
 
 interface Finding {
@@ -156,7 +156,10 @@ export function diagnose(history: History): Verdict[] {
     // The id this request carried, ended by it on purpose.
     const carried = sent ? traces.get(sent) : undefined;
     const endedHow = r.sessionStatus === 'destroyed' ? 'logout' : r.sessionStatus === 'expired' ? 'expired' : r.sessionStatus === 'loaded' && r.backendSessionHash && r.backendSessionHash !== sent ? 'rotated' : undefined;
-    if (carried && endedHow && !carried.ended) carried.ended = { how: endedHow, time: r.time, step: r.step, request: describe(r) };
+    // The first end counts, but a logout the user asked for later is what ended it for them.
+    if (carried && endedHow && (!carried.ended || (endedHow === 'logout' && carried.ended.how !== 'logout'))) {
+      carried.ended = { how: endedHow, time: r.time, answered: r.time + r.durationMs, step: r.step, request: describe(r) };
+    }
     const hash = r.backendSessionHash;
     if (!hash) continue;
     let trace = traces.get(hash);
@@ -368,7 +371,8 @@ export function diagnose(history: History): Verdict[] {
           const sentIn = cookieValue(r.proxy?.cookieIn, cookieName);
           if (r.proxy && sentIn !== undefined && sentOut !== undefined && sentIn !== sentOut) {
             verdict({ cause: 'transmission', evidence: `client sent ${label(hashOf(sentIn)!)}, the balancer forwarded a different ${cookieName} value${faultNotes(r, topology.balancer)}` });
-          } else if (ended?.how === 'rotated') {
+          } else if (ended?.how === 'rotated' && !sentAfter(r, ended.answered)) {
+            // Sent while another request was replacing its id: the race lost the session.
             verdict({
               cause: 'code',
               evidence: `${label(sent)} was replaced by a new id at step ${ended.step} (${ended.request}) ${when(ended.time)}, and the old id destroyed, before this request carrying it was answered`,
@@ -379,7 +383,8 @@ export function diagnose(history: History): Verdict[] {
             const attribute = finding.cause === 'expiry' ? lifetimeAttribute(cookieSource, cookieName, r.sessionIdSent!) : undefined;
             verdict(attribute ? { ...finding, evidence: `${finding.evidence}; the cookie (${attribute}) outlived it` } : finding);
           }
-          // Ended by a logout or by its backend's expiry: that request already said so.
+          // Ended by a logout, by its backend's expiry, or replaced by a new id this browser then lost
+          // (reported where the loss showed): that request already said so.
         } else if (status === 'created' || status === 'none') {
           // The backend saw no id at all: find the hop that lost it.
           const proxyIn = cookieValue(r.proxy?.cookieIn, cookieName);

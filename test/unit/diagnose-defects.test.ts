@@ -76,6 +76,36 @@ describe('3. a session ended by the user is not reset again', () => {
   });
 });
 
+describe('3b. a stale id comes back', () => {
+  test('a login and a retry both lost, then a logout whose clearing was stripped: the loss once, the logout once', () => {
+    const verdicts = diagnose(
+      history('redis', [
+        { step: 1, request: 'GET /', backend: 'app-1', session: 'created', issued: A },
+        { step: 2, request: 'POST /login', backend: 'app-2', session: 'loaded', jar: A, issued: B, user: 'alice', lost: true, proxySetCookieOut: [], faults: strip },
+        { step: 3, backend: 'app-1', session: 'unknown-id', jar: A, issued: C, lost: true, proxySetCookieOut: [], faults: strip },
+        { step: 4, request: 'POST /logout', backend: 'app-2', session: 'destroyed', jar: A, write: 'destroy', lost: true, proxySetCookieOut: [], faults: strip, resetExpected: 'code' },
+        { step: 5, backend: 'app-1', session: 'unknown-id', jar: A, issued: D },
+      ]),
+    );
+    expect(verdicts.map((v) => [v.step, v.cause])).toEqual([
+      [3, 'transmission'],
+      [4, 'code'],
+    ]);
+  });
+
+  test('a request in flight while another replaced its id (regenerate) lost the session: code, naming the race', () => {
+    const verdicts = diagnose(
+      history('redis', [
+        { step: 1, request: 'POST /login', backend: 'app-1', session: 'created', issued: A, user: 'alice', at: 0 },
+        { step: 2, request: 'POST /profile', backend: 'app-1', session: 'loaded', jar: A, issued: B, user: 'alice', at: 20, duration: 30 },
+        { step: 3, backend: 'app-2', session: 'unknown-id', jar: A, issued: C, at: 21, duration: 40, after: C },
+      ]),
+    );
+    expect(verdicts.map((v) => [v.step, v.cause])).toEqual([[3, 'code']]);
+    expect(verdicts[0].evidence).toContain('replaced by a new id at step 2');
+  });
+});
+
 describe('4. concurrent causes ordered by recorded time', () => {
   const hops = [
     { step: 1, request: 'GET /', backend: 'app-1', session: 'created', issued: A, at: 0 },
