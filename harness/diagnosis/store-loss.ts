@@ -1,0 +1,96 @@
+/**
+ * The store did not know the id a request carried (unknown-id): misrouted,
+ * lost with a backend or Redis, cut off mid-rotation, or run out of TTL —
+ * whichever the recorded times prove first (RULES.md, "The store did not
+ * know the id").
+ */
+import type { ClusterEvent, RequestRecord } from '../history/history.js';
+import { eventFact, type DiagnosisContext, type Finding } from './context.js';
+import { losesBackend, type EventFact } from './evidence.js';
+import { describe, type SessionTrace } from './trace.js';
+
+/** The session's TTL window: certainly alive before `aliveUntil` (last write sent + TTL), certainly gone by `expiredBy` (answered + TTL). */
+const ttlWindow = (context: DiagnosisContext, trace: SessionTrace) => ({
+  aliveUntil: trace.lastWriteFrom + context.session.ttlMs,
+  expiredBy: trace.lastWriteTo + context.session.ttlMs,
+});
+
+function ttlRanOut(context: DiagnosisContext, r: RequestRecord, trace: SessionTrace, hash: string, before?: EventFact): Finding {
+  const { session, runStart } = context;
+  return {
+    cause: 'expiry',
+    facts: {
+      kind: 'ttl-ran-out',
+      session: hash,
+      ttlMs: session.ttlMs,
+      lastWriteStep: trace.lastWriteStep,
+      sinceWriteMs: r.time - trace.lastWriteTo,
+      goneByMs: ttlWindow(context, trace).expiredBy - runStart,
+      ...(before ? { before } : {}),
+      ...(!session.rolling && trace.readsSinceWrite > 0 ? { readsNotRefreshing: trace.readsSinceWrite } : {}),
+    },
+  };
+}
+
+const isCrash = (e: ClusterEvent) => e.kind === 'backend-killed' || e.kind === 'backend-restarted';
+
+export function unknownIdFinding(context: DiagnosisContext, r: RequestRecord, hash: string, trace: SessionTrace | undefined): Finding {
+  const { history, perProcessStore, runStart } = context;
+  if (!trace) return { cause: 'unclassified', facts: { kind: 'unknown-origin', backend: r.backend ?? 'an unknown backend', session: hash } };
+  const created = { session: hash, createdOn: trace.backend, createdAtStep: trace.step, createdBy: trace.request };
+  // An event counts if it came before the answer: the request may have left before it and arrived after.
+  const answered = r.time + r.durationMs;
+  const { aliveUntil, expiredBy } = ttlWindow(context, trace);
+  /** Something that happened to `backend` in (from, to]: a kill, restart, exit or drain. */
+  const backendEvent = (backend: string, from: number, to: number) => history.events.find((e) => e.backend === backend && losesBackend(e.kind) && e.time > from && e.time <= to);
+
+  if (perProcessStore && r.backend && !trace.heldBy.has(r.backend)) {
+    // Dead by its TTL before this request left: no backend could have loaded it.
+    if (r.time >= expiredBy) return ttlRanOut(context, r, trace, hash);
+    // Where it lived is gone: a sticky or hashed client moved, or round-robin as ever.
+    const lost = [...trace.heldBy].map((b) => backendEvent(b, trace.lastWriteFrom - 1, answered)).find((e) => e !== undefined);
+    return {
+      cause: 'replication',
+      facts: {
+        kind: 'routed-elsewhere',
+        ...created,
+        routedTo: r.backend,
+        store: 'memory',
+        ...(lost ? { loss: eventFact(context, lost) } : {}),
+        ...(r.proxy?.pin === 'repinned' && r.proxy.pinnedBefore ? { repinnedFrom: r.proxy.pinnedBefore } : {}),
+      },
+    };
+  }
+  // A request on this session that died with its backend: it may have rotated the id
+  // (login) and destroyed the old one before the crash, so the new one never arrived.
+  const crashed = history.requests.find(
+    (f) =>
+      f !== r &&
+      f.sessionIdSent === r.sessionIdSent &&
+      f.time < r.time &&
+      (f.error || f.status === 502) &&
+      f.proxy?.backend !== undefined &&
+      history.events.some((e) => e.backend === f.proxy!.backend && isCrash(e) && e.time >= f.time && e.time <= f.time + f.durationMs),
+  );
+  if (crashed) {
+    const event = history.events.find((e) => e.backend === crashed.proxy!.backend && isCrash(e) && e.time >= crashed.time)!;
+    return { cause: 'code', facts: { kind: 'cut-off', ...created, cutStep: crashed.step, cutRequest: describe(crashed), loss: eventFact(context, event) } };
+  }
+  const loss =
+    perProcessStore && r.backend
+      ? backendEvent(r.backend, trace.lastWriteFrom - 1, answered)
+      : history.events.find((e) => e.kind === 'redis-restarted' && e.time > trace.lastWriteFrom - 1 && e.time <= answered);
+  if (loss) {
+    // Which came first: the TTL's end or the loss? Only a live session is lost by a restart.
+    if (loss.time >= expiredBy) return ttlRanOut(context, r, trace, hash, eventFact(context, loss));
+    if (loss.time < aliveUntil) return { cause: 'replication', facts: { kind: 'store-lost', ...created, loss: eventFact(context, loss), aliveUntilMs: aliveUntil - runStart } };
+    return {
+      cause: 'unclassified',
+      facts: { kind: 'ttl-or-loss', ...created, ttlMs: context.session.ttlMs, aliveUntilMs: aliveUntil - runStart, goneByMs: expiredBy - runStart, loss: eventFact(context, loss) },
+    };
+  }
+  // No loss recorded: the TTL is the one explanation, if it could have run out by the time the store was asked.
+  if (answered >= aliveUntil) return ttlRanOut(context, r, trace, hash);
+  const where = perProcessStore ? `${r.backend ?? 'an unknown backend'}'s own memory` : 'the shared store';
+  return { cause: 'unclassified', facts: { kind: 'store-forgot', ...created, where, sinceWriteMs: r.time - trace.lastWriteTo, ttlMs: context.session.ttlMs } };
+}
