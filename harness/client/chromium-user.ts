@@ -155,10 +155,7 @@ export const CHROMIUM_MAX_PASSES = 64;
 /** One headless Chromium for a run, reaching the site by name on the cluster's ports. */
 export async function startChromiumClients(site: Site): Promise<{ open(): Promise<ChromiumUser>; stop(): Promise<void> }> {
   const apex = site.hostname.split('.').slice(1).join('.');
-  const hosts = [site.hostname, `*.${apex}`].flatMap((host) => [
-    { host, port: 80, to: site.httpPort },
-    ...(site.httpsPort !== undefined ? [{ host, port: 443, to: site.httpsPort }] : []),
-  ]);
+  const hosts = [site.hostname, `*.${apex}`].flatMap((host) => [{ host, port: 80, to: site.httpPort }, ...(site.httpsPort !== undefined ? [{ host, port: 443, to: site.httpsPort }] : [])]);
   const browser = await launchChromium({ hosts });
   return { open: () => ChromiumUser.open(browser), stop: () => browser.stop() };
 }

@@ -115,8 +115,7 @@ export function diagnose(history: History): Verdict[] {
       const { sent: sentTrace, inJar: jarTrace } = traceAt.get(r) ?? {};
       // A session ended on purpose before this request was answered is not reset again.
       const endedBefore = (trace: SessionTrace | undefined) => (trace?.ended && trace.ended.time <= r.time + r.durationMs ? trace.ended : undefined);
-      const cookieLapsed =
-        !inJar && previousJarCookie?.expires !== null && previousJarCookie?.expires !== undefined && Date.parse(previousJarCookie.expires) <= r.time;
+      const cookieLapsed = !inJar && previousJarCookie?.expires !== null && previousJarCookie?.expires !== undefined && Date.parse(previousJarCookie.expires) <= r.time;
       // The effect of a lost Set-Cookie: a later request without the id it should have carried.
       const lostEffect =
         pending !== undefined &&

@@ -48,7 +48,15 @@ export type Evidence =
   | { kind: 'login-not-kept'; backend: string | undefined; request: string; user: string }
   | { kind: 'login-removed'; backend: string | undefined; session: string; user: string }
   /** A Set-Cookie the client never got, and the hop that lost it. */
-  | { kind: 'set-cookie-lost'; made: Made; cookie: string; how: 'withheld-insecure' | 'balancer' | 'refused' | 'unrecorded'; why?: string; balancer?: string; refusals?: { name: string; reason: string }[] }
+  | {
+      kind: 'set-cookie-lost';
+      made: Made;
+      cookie: string;
+      how: 'withheld-insecure' | 'balancer' | 'refused' | 'unrecorded';
+      why?: string;
+      balancer?: string;
+      refusals?: { name: string; reason: string }[];
+    }
   | { kind: 'unknown-origin'; backend: string; session: string }
   | ({ kind: 'routed-elsewhere'; routedTo: string | undefined; store: 'memory'; loss?: EventFact; repinnedFrom?: string } & Created)
   | ({ kind: 'cut-off'; cutStep: number; cutRequest: string; loss: EventFact } & Created)
@@ -140,7 +148,9 @@ export function renderEvidence(e: Evidence): string {
     case 'cut-off':
       return `${created(e)}; step ${e.cutStep} (${e.cutRequest}) was cut off when ${event(e.loss)}, mid-request: it had already ended ${label(e.session)} (a login rotates the id), and its answer with the new id never reached the client`;
     case 'ttl-ran-out': {
-      const parts = [`store TTL ${exact(e.ttlMs)} ran out: ${label(e.session)} was last written at step ${e.lastWriteStep}, ${exact(e.sinceWriteMs)} before this request (gone by ${exact(e.goneByMs)})`];
+      const parts = [
+        `store TTL ${exact(e.ttlMs)} ran out: ${label(e.session)} was last written at step ${e.lastWriteStep}, ${exact(e.sinceWriteMs)} before this request (gone by ${exact(e.goneByMs)})`,
+      ];
       if (e.before) parts.push(`it was gone before ${event(e.before)}, which found nothing of it to lose`);
       if (e.readsNotRefreshing) parts.push(`rolling is off, so the ${e.readsNotRefreshing} read${e.readsNotRefreshing > 1 ? 's' : ''} since did not refresh it`);
       if (e.cookieLifetime) parts.push(`the cookie (${e.cookieLifetime}) outlived it`);

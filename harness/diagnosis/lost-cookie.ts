@@ -22,7 +22,10 @@ export function delivered(r: RequestRecord, cookieName: string, hash: string): b
   return r.setCookie.some((header) => {
     const eq = header.indexOf('=');
     if (header.slice(0, eq).trim() !== cookieName) return false;
-    const value = header.slice(eq + 1).split(';')[0].trim();
+    const value = header
+      .slice(eq + 1)
+      .split(';')[0]
+      .trim();
     return value !== '' && sessionIdHash(decodeURIComponent(value)) === hash;
   });
 }

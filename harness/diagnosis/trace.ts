@@ -54,7 +54,13 @@ export function traceSessions(history: History): Map<RequestRecord, TraceView> {
     // The id this request carried, ended by it on purpose.
     const carried = sent ? traces.get(sent) : undefined;
     const endedHow =
-      r.sessionStatus === 'destroyed' ? 'logout' : r.sessionStatus === 'expired' ? 'expired' : r.sessionStatus === 'loaded' && r.backendSessionHash && r.backendSessionHash !== sent ? 'rotated' : undefined;
+      r.sessionStatus === 'destroyed'
+        ? 'logout'
+        : r.sessionStatus === 'expired'
+          ? 'expired'
+          : r.sessionStatus === 'loaded' && r.backendSessionHash && r.backendSessionHash !== sent
+            ? 'rotated'
+            : undefined;
     // The first end counts, but a logout the user asked for later is what ended it for them.
     if (carried && endedHow && (!carried.ended || (endedHow === 'logout' && carried.ended.how !== 'logout'))) {
       carried.ended = { how: endedHow, time: r.time, answered: r.time + r.durationMs, step: r.step, request: describe(r) };
@@ -63,7 +69,17 @@ export function traceSessions(history: History): Map<RequestRecord, TraceView> {
     if (!hash) continue;
     let trace = traces.get(hash);
     if (!trace) {
-      trace = { backend: r.backend, step: r.step, request: describe(r), heldBy: new Set(), lastWriteFrom: r.time, lastWriteTo: r.time + r.durationMs, lastWriteStep: r.step, readsSinceWrite: 0, user: undefined };
+      trace = {
+        backend: r.backend,
+        step: r.step,
+        request: describe(r),
+        heldBy: new Set(),
+        lastWriteFrom: r.time,
+        lastWriteTo: r.time + r.durationMs,
+        lastWriteStep: r.step,
+        readsSinceWrite: 0,
+        user: undefined,
+      };
       traces.set(hash, trace);
     }
     trace.heldBy.add(r.backend);

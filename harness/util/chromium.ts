@@ -10,29 +10,24 @@
  * Nothing leaves loopback: background networking, component updates and
  * HTTPS upgrades are off.
  */
-import { existsSync } from "node:fs";
-import {
-  chromium,
-  type Browser,
-  type BrowserContext,
-  type BrowserContextOptions,
-} from "playwright-core";
-import { HarnessError } from "../errors.js";
-import { timeoutBudgetMs } from "./budget.js";
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
+import { HarnessError } from '../errors.js';
+import { timeoutBudgetMs } from './budget.js';
 
 /** Where Debian's `chromium` package puts the browser; SLAB_CHROMIUM overrides it. */
-export const DEFAULT_CHROMIUM_PATH = "/usr/bin/chromium";
+export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
 
 export const CHROMIUM_FLAGS: readonly string[] = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--no-first-run",
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
   // Chromium tries https first for http:// navigations (HTTPS-Upgrades); the
   // tool checks what a browser does with the http link it was given.
-  "--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable",
+  '--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable',
 ];
 
 /** One name the browser resolves to 127.0.0.1; with `port`, requests to that port go to `to` instead. */
@@ -62,37 +57,23 @@ const HOST = /^[a-z0-9*]([a-z0-9.*-]*[a-z0-9])?$/;
 export function hostResolverRules(hosts: readonly HostMapping[]): string {
   const rules: string[] = [];
   for (const { host, port, to } of hosts) {
-    if (!HOST.test(host))
-      throw new HarnessError(
-        "SLAB_ERR_OPTION_INVALID",
-        `chromium host ${JSON.stringify(host)}: expected a lower-case DNS name`,
-      );
-    rules.push(
-      port !== undefined && to !== undefined
-        ? `MAP ${host}:${port} 127.0.0.1:${to}`
-        : `MAP ${host} 127.0.0.1`,
-    );
+    if (!HOST.test(host)) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `chromium host ${JSON.stringify(host)}: expected a lower-case DNS name`);
+    rules.push(port !== undefined && to !== undefined ? `MAP ${host}:${port} 127.0.0.1:${to}` : `MAP ${host} 127.0.0.1`);
   }
   rules.sort((a, b) => Number(/:\d+ /.test(b)) - Number(/:\d+ /.test(a)));
-  return rules.join(", ");
+  return rules.join(', ');
 }
 
-export async function launchChromium(
-  options: ChromiumOptions = {},
-): Promise<StartedChromium> {
-  const executablePath =
-    options.executablePath ??
-    process.env.SLAB_CHROMIUM ??
-    DEFAULT_CHROMIUM_PATH;
+export async function launchChromium(options: ChromiumOptions = {}): Promise<StartedChromium> {
+  const executablePath = options.executablePath ?? process.env.SLAB_CHROMIUM ?? DEFAULT_CHROMIUM_PATH;
   if (!existsSync(executablePath)) {
     throw new HarnessError(
-      "SLAB_ERR_CHROMIUM_UNAVAILABLE",
+      'SLAB_ERR_CHROMIUM_UNAVAILABLE',
       `chromium: no browser at ${executablePath}; expected Debian's chromium package (apt-get install chromium) or SLAB_CHROMIUM=/path/to/chromium`,
     );
   }
   const args = [...CHROMIUM_FLAGS];
-  if (options.hosts?.length)
-    args.push(`--host-resolver-rules=${hostResolverRules(options.hosts)}`);
+  if (options.hosts?.length) args.push(`--host-resolver-rules=${hostResolverRules(options.hosts)}`);
   let browser: Browser;
   try {
     // playwright-core kills the browser when this process exits (its own exit hooks).
@@ -105,11 +86,7 @@ export async function launchChromium(
       handleSIGTERM: false,
     });
   } catch (error) {
-    throw new HarnessError(
-      "SLAB_ERR_CHROMIUM_UNAVAILABLE",
-      `chromium: ${executablePath} did not start: ${(error as Error).message.split("\n")[0]}`,
-      { cause: error },
-    );
+    throw new HarnessError('SLAB_ERR_CHROMIUM_UNAVAILABLE', `chromium: ${executablePath} did not start: ${(error as Error).message.split('\n')[0]}`, { cause: error });
   }
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= browser.close().catch(() => undefined));

@@ -27,7 +27,10 @@ const causes = (result: RunResult) => result.resets.map((v) => v.cause);
 const recordAt = (result: RunResult, user: number, step: number) => result.records.find((r) => r.user === user && r.step === step);
 /** The client got no Set-Cookie for the session id its backend ended the request with. */
 const lostSetCookie = (r: RequestRecord | undefined) =>
-  r !== undefined && r.backendSessionHash !== undefined && r.sessionStatus !== 'destroyed' && !r.setCookie.some((h) => h.startsWith('sid=') && sessionIdHash(decodeURIComponent(h.slice(4).split(';')[0])) === r.backendSessionHash);
+  r !== undefined &&
+  r.backendSessionHash !== undefined &&
+  r.sessionStatus !== 'destroyed' &&
+  !r.setCookie.some((h) => h.startsWith('sid=') && sessionIdHash(decodeURIComponent(h.slice(4).split(';')[0])) === r.backendSessionHash);
 
 describe('diagnosis defects on a real cluster (issue 12)', () => {
   test('1. concurrent requests of one user on memory sessions: each reset is replication, none unclassified', async () => {

@@ -68,7 +68,19 @@ describe('3. a session ended by the user is not reset again', () => {
       history('redis', [
         { step: 1, request: 'GET /', backend: 'app-1', session: 'created', issued: A },
         { step: 2, request: 'POST /login', backend: 'app-2', session: 'loaded', jar: A, issued: B, user: 'alice' },
-        { step: 3, request: 'POST /logout', backend: 'app-1', session: 'destroyed', jar: B, cookie: 'cleared', write: 'destroy', lost: true, proxySetCookieOut: [], faults: strip, resetExpected: 'code' },
+        {
+          step: 3,
+          request: 'POST /logout',
+          backend: 'app-1',
+          session: 'destroyed',
+          jar: B,
+          cookie: 'cleared',
+          write: 'destroy',
+          lost: true,
+          proxySetCookieOut: [],
+          faults: strip,
+          resetExpected: 'code',
+        },
         { step: 4, backend: 'app-2', session: 'unknown-id', jar: B, issued: C, status: 401 },
       ]),
     );
@@ -127,9 +139,7 @@ describe('4. concurrent causes ordered by recorded time', () => {
     expect(verdicts.map((v) => v.cause)).toEqual(['replication']);
   });
   test('a session that expired before its request was routed to a backend that never had it: expiry first', () => {
-    const verdicts = diagnose(
-      history('memory', [...hops.slice(0, 3), { step: 4, backend: 'app-2', session: 'unknown-id', jar: B, issued: C, at: 2000 }], { ttlMs: 600 }),
-    );
+    const verdicts = diagnose(history('memory', [...hops.slice(0, 3), { step: 4, backend: 'app-2', session: 'unknown-id', jar: B, issued: C, at: 2000 }], { ttlMs: 600 }));
     expect(verdicts.map((v) => v.cause)).toEqual(['expiry']);
   });
 });
