@@ -1,75 +1,32 @@
 /**
- * The balancer: an http-proxy server on 127.0.0.1 port 0 (and, for an
- * https front, a second listener with TLS terminated here) that picks a
- * backend per request through a BalancingStrategy, applies the run's
- * cookie faults, and records what it saw.
+ * The balancer: picks a backend per request through a BalancingStrategy,
+ * applies the run's cookie faults, sets X-Forwarded-*, hands the request to
+ * a forwarding engine, and records what it saw.
  *
- *   client ──▶ balancer (this file) ──▶ app-N
+ *   client ──▶ listeners.ts ──▶ route (this file) ──▶ engine (undici | http-proxy) ──▶ app-N
+ *                                  │ faults, strategy        │ proxyReq / proxyRes / end / error
+ *                                  └──────── record.ts ◀─────┘
  *
  * Per request it records the Cookie header received and the one forwarded,
  * the Set-Cookie headers returned by the backend and those passed on, the
  * X-Forwarded-Proto sent, the faults that acted, and the status; joined to
- * the client's own record by the X-Slab-Request-Id header.
+ * the client's own record by the X-Slab-Request-Id header. The request's
+ * state rides on the request object itself; a request no fault acts on
+ * allocates nothing for faults.
  */
-import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import httpProxy from 'http-proxy';
-import { HarnessError } from '../errors.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CookieFault, FaultAction } from '../fault/fault.js';
 import { setCookieList } from '../util/cookie-header.js';
+import { DEFAULT_ENGINE, type EngineName, type ForwardingEngine, type ProxyRequestHead, type ProxyResponseHead } from './engine/engine.js';
+import { createEngine } from './engine/engines.js';
+import { overwriteForwarded } from './forwarded.js';
+import { startListeners, type BalancerRequest, type Scheme, type TlsMaterial } from './listeners.js';
+import { addFaultNote, newRecord, type ProxyRecord } from './record.js';
 import type { BalancerTarget, BalancingStrategy, Choice } from './strategy.js';
 
-export const REQUEST_ID_HEADER = 'x-slab-request-id';
-
-export interface FaultNote {
-  fault: string;
-  note: string;
-}
-
-export interface ProxyRecord {
-  /** Epoch ms when the balancer received the request. */
-  time: number;
-  requestId: string | undefined;
-  method: string;
-  path: string;
-  /** http or https: the listener the request came in on. */
-  scheme: 'http' | 'https';
-  /** The backend chosen; undefined when a fault rejected the request first, or none was up. */
-  backend: string | undefined;
-  /** The client's address as the balancer saw it. */
-  clientAddress: string | undefined;
-  /** Sticky strategies: kept, new or re-pinned, and the backend pinned before a re-pin. */
-  pin?: 'kept' | 'new' | 'repinned';
-  pinnedBefore?: string;
-  /** Cookie header as received from the client. */
-  cookieIn: string | undefined;
-  /** Cookie header as forwarded to the backend. */
-  cookieOut: string | undefined;
-  /** X-Forwarded-Proto as forwarded to the backend. */
-  forwardedProto: string | undefined;
-  /** Set-Cookie headers as returned by the backend. */
-  setCookie: string[];
-  /** Set-Cookie headers as passed on to the client. */
-  setCookieOut: string[];
-  /** Faults that acted on this request, with what they did. */
-  faults: FaultNote[];
-  status: number;
-  durationMs: number;
-  /** Set when the backend could not be reached. */
-  error?: string;
-  /**
-   * Read off a black-box balancer's two sides (the client's record and the
-   * backend's tap, harness/tap/join.ts) rather than recorded by session-lab's
-   * own balancer: it chose no pin and applied no fault of session-lab's.
-   */
-  fromTap?: boolean;
-}
-
-export interface TlsMaterial {
-  key: string;
-  cert: string;
-}
+export { REQUEST_ID_HEADER } from './record.js';
+export type { FaultNote, ProxyRecord } from './record.js';
+export type { TlsMaterial } from './listeners.js';
 
 export interface StartedBalancer {
   /** http://127.0.0.1:PORT */
@@ -79,6 +36,8 @@ export interface StartedBalancer {
   readonly httpsUrl: string | undefined;
   readonly httpsPort: number | undefined;
   readonly strategy: BalancingStrategy;
+  /** The forwarding engine in use. */
+  readonly engine: EngineName;
   stop(): Promise<void>;
 }
 
@@ -91,188 +50,186 @@ export interface StartBalancerOptions {
   tls?: TlsMaterial;
   /** Picks whether a fault acts on a request; Math.random unless given. */
   random?: () => number;
+  /** How requests reach the backends: undici (default) or http-proxy. */
+  engine?: EngineName;
 }
 
+/** One request in flight; it lives on the request (`req.slab`) until its record is handed over. */
 interface InFlight {
   record: ProxyRecord;
-  started: bigint;
-  faults: CookieFault[];
-  choice?: Choice;
+  started: number;
+  faults: readonly CookieFault[];
+  choice: Choice | undefined;
+  balancer: Balancer;
 }
 
-async function listen(server: Server, what: string): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) =>
-      reject(new HarnessError('SLAB_ERR_LISTEN', `balancer: cannot listen on 127.0.0.1 (${what}): ${error.message}`, { cause: error })),
-    );
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  return (server.address() as AddressInfo).port;
+type Req = BalancerRequest<InFlight>;
+
+const NO_FAULTS: readonly CookieFault[] = [];
+
+function jsonAnswer(res: ServerResponse, status: number, error: string, close = false): void {
+  const body = JSON.stringify({ error });
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+  if (close) headers.connection = 'close';
+  res.writeHead(status, headers);
+  res.end(body);
 }
 
-/** Headers the balancer sets itself, dropped from the client's request first. */
-const FORWARDED_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded'];
+/** `this` is the response: one shared listener, not a closure per request. */
+function onResponseClose(this: ServerResponse): void {
+  const entry = (this.req as Req).slab;
+  // Still in flight when the connection closed: the client went away first.
+  if (entry) entry.balancer.finish(this.req as Req, 499, 'client closed the connection');
+}
 
-export async function startBalancer({ targets, strategy, onRecord, faults = [], tls, random = Math.random }: StartBalancerOptions): Promise<StartedBalancer> {
-  // Without a keep-alive agent http-proxy opens a new backend connection per
-  // request: 3.3k vs 10.6k req/s measured on a 2-core machine.
-  const agent = new Agent({ keepAlive: true, maxSockets: 512, keepAliveMsecs: 1000 });
-  const proxy = httpProxy.createProxyServer({ agent, xfwd: true });
-  const inFlight = new WeakMap<IncomingMessage, InFlight>();
+class Balancer {
+  constructor(
+    private readonly targets: readonly BalancerTarget[],
+    readonly strategy: BalancingStrategy,
+    private readonly onRecord: (record: ProxyRecord) => void,
+    private readonly faults: readonly CookieFault[],
+    private readonly random: () => number,
+    readonly engine: ForwardingEngine,
+  ) {
+    engine.on('proxyReq', (head, req) => this.#onProxyRequest(head, req as Req));
+    engine.on('proxyRes', (head, req) => this.#onProxyResponse(head, req as Req));
+    engine.on('end', (req, _res, head) => this.finish(req as Req, head.statusCode ?? 0));
+    engine.on('error', (error, req, res) => this.#onError(error, req as Req, res));
+  }
 
-  const apply = (entry: InFlight, act: (fault: CookieFault) => FaultAction | undefined): FaultAction | undefined => {
+  #apply(entry: InFlight, act: (fault: CookieFault) => FaultAction | undefined): FaultAction | undefined {
     let rejection: FaultAction | undefined;
     for (const fault of entry.faults) {
       const action = act(fault);
       if (!action) continue;
-      entry.record.faults.push({ fault: fault.spec, note: action.note });
+      addFaultNote(entry.record, { fault: fault.spec, note: action.note });
       if (action.reject) rejection ??= action;
     }
     return rejection;
-  };
+  }
 
-  const finish = (req: IncomingMessage, status: number, error?: string) => {
-    const entry = inFlight.get(req);
+  #actingFaults(): readonly CookieFault[] {
+    const faults = this.faults;
+    if (faults.length === 0) return NO_FAULTS;
+    return faults.filter((fault) => fault.probability >= 1 || this.random() < fault.probability);
+  }
+
+  /** Hands the record over, once: whichever of end, error, rejection or client close comes first. */
+  finish(req: Req, status: number, error?: string): void {
+    const entry = req.slab;
     if (!entry) return;
-    inFlight.delete(req);
+    req.slab = undefined;
     if (entry.choice) entry.choice.target.inFlight--;
-    entry.record.status = status;
-    entry.record.durationMs = Number(process.hrtime.bigint() - entry.started) / 1e6;
-    if (error) entry.record.error = error;
-    onRecord(entry.record);
-  };
+    const record = entry.record;
+    record.status = status;
+    record.durationMs = performance.now() - entry.started;
+    if (error) record.error = error;
+    this.onRecord(record);
+  }
 
-  proxy.on('proxyReq', (proxyReq, req) => {
-    const entry = inFlight.get(req);
-    if (!entry) return;
-    if (entry.faults.length) apply(entry, (fault) => fault.onProxyRequest?.(proxyReq));
-    entry.record.cookieOut = proxyReq.getHeader('cookie') as string | undefined;
-    entry.record.forwardedProto = proxyReq.getHeader('x-forwarded-proto') as string | undefined;
-  });
-
-  proxy.on('proxyRes', (proxyRes, req) => {
-    const entry = inFlight.get(req);
-    if (entry) {
-      entry.record.setCookie = setCookieList(proxyRes);
-      // Response faults change the headers before http-proxy copies them to the client.
-      if (entry.faults.length) apply(entry, (fault) => fault.onResponse?.(proxyRes));
-      if (entry.choice && strategy.onResponse) strategy.onResponse(req, proxyRes, entry.choice);
-      entry.record.setCookieOut = setCookieList(proxyRes);
-    }
-    proxyRes.once('end', () => finish(req, proxyRes.statusCode ?? 0));
-  });
-
-  proxy.on('error', (error, req, res) => {
-    const message = (error as NodeJS.ErrnoException).code ?? error.message;
-    // Passive health check: a refused connection means the backend is gone.
-    const target = inFlight.get(req)?.choice?.target;
-    if (target && message === 'ECONNREFUSED') target.up = false;
-    finish(req, 502, message);
-    const response = res as ServerResponse;
-    if (!response.headersSent && typeof response.writeHead === 'function') {
-      response.writeHead(502, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ error: `balancer: backend unreachable (${message})` }));
-    } else {
-      response.destroy?.();
-    }
-  });
-
-  const handle = (scheme: 'http' | 'https') => (req: IncomingMessage, res: ServerResponse) => {
-    // What a client claims about the hop before us is not to be believed: as
-    // real balancers are configured, the X-Forwarded-* headers are set from
-    // this connection (http-proxy's xfwd would append to the client's, and a
-    // plain-http client sending "X-Forwarded-Proto: https" got a Secure cookie).
-    for (const name of FORWARDED_HEADERS) delete req.headers[name];
-    const entry: InFlight = {
-      started: process.hrtime.bigint(),
-      faults: faults.filter((fault) => fault.probability >= 1 || random() < fault.probability),
-      record: {
-        time: Date.now(),
-        requestId: req.headers[REQUEST_ID_HEADER] as string | undefined,
-        method: req.method ?? 'GET',
-        path: req.url ?? '/',
-        scheme,
-        backend: undefined,
-        clientAddress: req.socket.remoteAddress,
-        cookieIn: req.headers.cookie,
-        cookieOut: undefined,
-        forwardedProto: undefined,
-        setCookie: [],
-        setCookieOut: [],
-        faults: [],
-        status: 0,
-        durationMs: 0,
-      },
-    };
-    inFlight.set(req, entry);
-    const rejection = entry.faults.length ? apply(entry, (fault) => fault.onRequest?.(req)) : undefined;
+  handle(scheme: Scheme, req: Req, res: ServerResponse): void {
+    const faults = this.#actingFaults();
+    const entry: InFlight = { record: newRecord(req, scheme), started: performance.now(), faults, choice: undefined, balancer: this };
+    req.slab = entry;
+    res.once('close', onResponseClose);
+    const rejection = faults.length ? this.#apply(entry, (fault) => fault.onRequest?.(req)) : undefined;
     if (rejection?.reject) {
-      const body = JSON.stringify({ error: `balancer: ${rejection.reject.message}` });
-      res.writeHead(rejection.reject.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
-      res.end(body);
-      finish(req, rejection.reject.status);
+      jsonAnswer(res, rejection.reject.status, `balancer: ${rejection.reject.message}`, true);
+      this.finish(req, rejection.reject.status);
       return;
     }
-    const up = targets.filter((target) => target.up);
-    if (up.length === 0) {
-      const body = JSON.stringify({ error: 'balancer: no backend is up' });
-      res.writeHead(503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-      finish(req, 503, 'no backend up');
+    const choice = this.#pick(req);
+    if (!choice) {
+      jsonAnswer(res, 503, 'balancer: no backend is up');
+      this.finish(req, 503, 'no backend up');
       return;
     }
-    const choice = strategy.pick(req, up, targets);
     entry.choice = choice;
     choice.target.inFlight++;
-    entry.record.backend = choice.target.name;
-    if (choice.pin) entry.record.pin = choice.pin;
-    if (choice.pinnedBefore) entry.record.pinnedBefore = choice.pinnedBefore;
-    if (strategy.forwardCookie) {
-      const cookie = strategy.forwardCookie(req.headers.cookie);
+    const record = entry.record;
+    record.backend = choice.target.name;
+    if (choice.pin) record.pin = choice.pin;
+    if (choice.pinnedBefore) record.pinnedBefore = choice.pinnedBefore;
+    if (this.strategy.forwardCookie) {
+      const cookie = this.strategy.forwardCookie(req.headers.cookie);
       if (cookie === undefined) delete req.headers.cookie;
       else req.headers.cookie = cookie;
     }
-    proxy.web(req, res, { target: choice.target.url });
-  };
+    overwriteForwarded(req, scheme);
+    this.engine.web(req, res, choice.target.url);
+  }
 
-  const servers: Server[] = [];
-  const stop = () =>
-    (stopping ??= Promise.all(
-      servers.map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            server.close(() => resolve());
-            server.closeAllConnections();
-          }),
-      ),
-    ).then(() => {
-      proxy.close();
-      agent.destroy();
-    }));
-  let stopping: Promise<void> | undefined;
+  #pick(req: IncomingMessage): Choice | undefined {
+    const targets = this.targets;
+    let allUp = true;
+    for (const target of targets) if (!target.up) allUp = false;
+    const up = allUp ? targets : targets.filter((target) => target.up);
+    return up.length === 0 ? undefined : this.strategy.pick(req, up, targets);
+  }
 
+  upgrade(scheme: Scheme, req: IncomingMessage): void {
+    const record = newRecord(req, scheme);
+    record.status = 501;
+    record.error = 'protocol upgrade refused';
+    this.onRecord(record);
+  }
+
+  #onProxyRequest(head: ProxyRequestHead, req: Req): void {
+    const entry = req.slab;
+    if (!entry) return;
+    if (entry.faults.length) this.#apply(entry, (fault) => fault.onProxyRequest?.(head));
+    entry.record.cookieOut = head.getHeader('cookie') as string | undefined;
+    entry.record.forwardedProto = head.getHeader('x-forwarded-proto') as string | undefined;
+  }
+
+  #onProxyResponse(head: ProxyResponseHead, req: Req): void {
+    const entry = req.slab;
+    if (!entry) return;
+    entry.record.setCookie = setCookieList(head);
+    // Response faults and the strategy change the headers before the client gets them.
+    if (entry.faults.length) this.#apply(entry, (fault) => fault.onResponse?.(head));
+    if (entry.choice && this.strategy.onResponse) this.strategy.onResponse(req, head, entry.choice);
+    entry.record.setCookieOut = setCookieList(head);
+  }
+
+  #onError(error: Error, req: Req, res: ServerResponse): void {
+    const message = (error as NodeJS.ErrnoException).code ?? error.message;
+    // Passive health check: a refused connection means the backend is gone.
+    const target = req.slab?.choice?.target;
+    if (target && message === 'ECONNREFUSED') target.up = false;
+    // Once the head is out the client got the backend's status, cut short; before, the balancer's 502.
+    this.finish(req, res.headersSent ? res.statusCode : 502, message);
+    if (!res.headersSent && !res.destroyed) jsonAnswer(res, 502, `balancer: backend unreachable (${message})`);
+    else res.destroy();
+  }
+}
+
+export async function startBalancer({ targets, strategy, onRecord, faults = [], tls, random = Math.random, engine = DEFAULT_ENGINE }: StartBalancerOptions): Promise<StartedBalancer> {
+  const forwarding = createEngine(engine);
+  const balancer = new Balancer(targets, strategy, onRecord, faults, random, forwarding);
+  let listeners;
   try {
-    const http = createServer(handle('http'));
-    http.keepAliveTimeout = 30_000;
-    servers.push(http);
-    const httpPort = await listen(http, 'http');
-    let httpsPort: number | undefined;
-    if (tls) {
-      const https = createHttpsServer({ key: tls.key, cert: tls.cert }, handle('https'));
-      https.keepAliveTimeout = 30_000;
-      servers.push(https);
-      httpsPort = await listen(https, 'https');
-    }
-    return {
-      url: `http://127.0.0.1:${httpPort}`,
-      httpPort,
-      httpsUrl: httpsPort ? `https://127.0.0.1:${httpsPort}` : undefined,
-      httpsPort,
-      strategy,
-      stop,
-    };
+    listeners = await startListeners(
+      {
+        request: (scheme, req, res) => balancer.handle(scheme, req as Req, res),
+        upgrade: (scheme, req) => balancer.upgrade(scheme, req),
+      },
+      tls,
+    );
   } catch (error) {
-    await stop();
+    await forwarding.close();
     throw error;
   }
+  const { httpPort, httpsPort } = listeners;
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= listeners.stop().then(() => forwarding.close()));
+  return {
+    url: `http://127.0.0.1:${httpPort}`,
+    httpPort,
+    httpsUrl: httpsPort ? `https://127.0.0.1:${httpsPort}` : undefined,
+    httpsPort,
+    strategy,
+    engine: forwarding.name,
+    stop,
+  };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import { keepCookies } from '../util/cookie-header.js';
+import type { ProxyResponseHead } from './engine/engine.js';
 import type { BalancerTarget, BalancingStrategy, Choice } from './strategy.js';
 
 export const STICKY_COOKIE = 'SLAB_SRV';
@@ -26,7 +27,7 @@ export class StickyCookie implements BalancingStrategy {
     return current || pinned ? { target, pin: 'repinned', pinnedBefore: pinned } : { target, pin: 'new' };
   }
 
-  onResponse(_req: IncomingMessage, backendRes: IncomingMessage, choice: Choice): void {
+  onResponse(_req: IncomingMessage, backendRes: ProxyResponseHead, choice: Choice): void {
     if (choice.pin === 'kept') return;
     const cookie = stringifySetCookie({ name: STICKY_COOKIE, value: choice.target.name, path: '/', httpOnly: true, sameSite: 'lax' });
     const existing = backendRes.headers['set-cookie'] ?? [];

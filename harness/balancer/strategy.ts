@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { ProxyResponseHead } from './engine/engine.js';
 
 /** A backend as the balancer sees it; `up` and `url` change when it dies, drains or restarts. */
 export interface BalancerTarget {
@@ -30,7 +31,7 @@ export interface Choice {
 export interface BalancingStrategy {
   readonly name: string;
   pick(req: IncomingMessage, up: readonly BalancerTarget[], all: readonly BalancerTarget[]): Choice;
-  onResponse?(req: IncomingMessage, backendRes: IncomingMessage, choice: Choice): void;
+  onResponse?(req: IncomingMessage, backendRes: ProxyResponseHead, choice: Choice): void;
   forwardCookie?(cookie: string | undefined): string | undefined;
 }
 

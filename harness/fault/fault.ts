@@ -1,4 +1,5 @@
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { ProxyRequestHead, ProxyResponseHead } from '../balancer/engine/engine.js';
 
 /**
  * A cookie fault: a small wrapper around one part of the balancer's request
@@ -22,9 +23,9 @@ export interface CookieFault {
   /** Before the request is forwarded. */
   onRequest?(req: IncomingMessage): FaultAction | undefined;
   /** On the request to the backend, after the proxy added its X-Forwarded-* headers. */
-  onProxyRequest?(proxyReq: ClientRequest): FaultAction | undefined;
+  onProxyRequest?(proxyReq: ProxyRequestHead): FaultAction | undefined;
   /** On the backend's response, before it is copied to the client. */
-  onResponse?(proxyRes: IncomingMessage): FaultAction | undefined;
+  onResponse?(proxyRes: ProxyResponseHead): FaultAction | undefined;
 }
 
 /** What a fault module exports: how to build the fault from its value, and its usage. */

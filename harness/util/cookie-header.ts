@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 
 /**
  * Cookie and Set-Cookie header plumbing shared by the balancer's faults and
@@ -25,7 +25,7 @@ export function keepCookies(header: string, keep: (name: string) => boolean): st
 }
 
 /** A response's Set-Cookie headers as a list, however Node holds them. */
-export function setCookieList(res: IncomingMessage): string[] {
+export function setCookieList(res: { headers: IncomingHttpHeaders }): string[] {
   const value = res.headers['set-cookie'];
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
