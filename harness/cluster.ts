@@ -16,6 +16,8 @@ import type { BackendLogLine, StartedBackend } from './backend/backend-process.j
 import { backendEnv, type BackendLauncher, type BackendSpec } from './backend/launcher.js';
 import { referenceLauncherFor, RUNTIMES, type Runtime } from './backend/runtime.js';
 import { makeCertificate } from './balancer/certificate.js';
+import { DEFAULT_ENGINE, ENGINE_NAMES, type EngineName } from './balancer/engine/engine.js';
+import { isEngineName } from './balancer/engine/engines.js';
 import { checkFront, FRONT_NAMES, isFrontName, startFront, type FrontName, type StartedFront } from './balancer/front.js';
 import { isRealBalancer, REAL_BALANCER_NAMES } from './balancer/real-front.js';
 import type { ProxyRecord, TlsMaterial } from './balancer/proxy.js';
@@ -58,6 +60,8 @@ export interface ClusterOptions {
   launcher?: BackendLauncher;
   /** `process` (default) or `docker`: the reference server's replicas and a Redis session-lab starts run as containers. */
   runtime?: Runtime;
+  /** How the balancer forwards requests: `undici` (default) or `http-proxy`. */
+  proxyEngine?: EngineName;
 }
 
 export const CLUSTER_DEFAULTS = {
@@ -69,6 +73,7 @@ export const CLUSTER_DEFAULTS = {
   recordBackendLog: true,
   recordProxyHistory: true,
   runtime: 'process',
+  proxyEngine: DEFAULT_ENGINE,
 } as const satisfies Partial<ClusterOptions>;
 
 export interface ResolvedClusterOptions {
@@ -83,6 +88,7 @@ export interface ResolvedClusterOptions {
   recordBackendLog: boolean;
   recordProxyHistory: boolean;
   runtime: Runtime;
+  proxyEngine: EngineName;
 }
 
 export interface StartedCluster extends ClusterControl {
@@ -124,6 +130,7 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
   if (!STORE_KINDS.includes(top.store)) fail('store', top.store, STORE_KINDS.join(' | '));
   if (!isFrontName(top.balancer)) fail('balancer', top.balancer, FRONT_NAMES.join(' | '));
   if (top.balancerConfig !== undefined && !isRealBalancer(top.balancer)) fail('balancerConfig', top.balancerConfig, `a balancer that reads a config file (${REAL_BALANCER_NAMES.join(' | ')}), not ${top.balancer}`);
+  if (!isEngineName(top.proxyEngine)) fail('proxyEngine', top.proxyEngine, ENGINE_NAMES.join(' | '));
   if (typeof top.https !== 'boolean') fail('https', top.https, 'true or false');
   if (!RUNTIMES.includes(top.runtime)) fail('runtime', top.runtime, RUNTIMES.join(' | '));
   if (!HOSTNAME.test(top.site)) fail('site', top.site, 'a lower-case DNS name with a dot, e.g. shop.example.test');
@@ -155,6 +162,7 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
       recordBackendLog: top.recordBackendLog,
       recordProxyHistory: top.recordProxyHistory,
       runtime: top.runtime,
+      proxyEngine: top.proxyEngine,
     },
     faults,
   };
@@ -233,6 +241,7 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
         if (record.requestId) pendingProxyRecords.set(record.requestId, record);
         if (options.recordProxyHistory) history.proxy.push(record);
       },
+      engine: options.proxyEngine,
     });
     recordEvent({ kind: 'cluster-started' });
 

@@ -7,6 +7,7 @@
  */
 import type { CookieFault } from '../fault/fault.js';
 import type { TapRecord } from '../history/history.js';
+import type { EngineName } from './engine/engine.js';
 import { startBalancer, type ProxyRecord, type TlsMaterial } from './proxy.js';
 import { checkRealFront, isRealBalancer, REAL_BALANCER_NAMES, startRealFront, type RealBalancerName } from './real-front.js';
 import { BALANCER_NAMES, createStrategy, type BalancerName } from './strategies.js';
@@ -37,6 +38,8 @@ export interface FrontOptions {
   tls?: TlsMaterial;
   /** Receives what the front saw of each request. */
   onRecord: (record: ProxyRecord) => void;
+  /** The Node balancer's forwarding engine (default undici). */
+  engine?: EngineName;
 }
 
 export interface StartedFront {
@@ -85,6 +88,7 @@ export async function startFront(options: FrontOptions): Promise<StartedFront> {
     onRecord: options.onRecord,
     faults: options.faults,
     tls: options.tls,
+    engine: options.engine,
   });
   return {
     kind: 'node',

@@ -131,7 +131,8 @@ class Balancer {
     const faults = this.#actingFaults();
     const entry: InFlight = { record: newRecord(req, scheme), started: performance.now(), faults, choice: undefined, balancer: this };
     req.slab = entry;
-    res.once('close', onResponseClose);
+    // `on`, not `once`: 'close' comes once anyway, and once() wraps the listener in a new closure.
+    res.on('close', onResponseClose);
     const rejection = faults.length ? this.#apply(entry, (fault) => fault.onRequest?.(req)) : undefined;
     if (rejection?.reject) {
       jsonAnswer(res, rejection.reject.status, `balancer: ${rejection.reject.message}`, true);

@@ -4,25 +4,30 @@
  *
  *   1. time until a cluster of 4 servers + balancer + Redis is ready
  *      (median of 7; target ≤ 300 ms)
- *   2. balancer req/s with recording on, against HAProxy round-robin over
- *      the same backends and against one backend directly, all driven by
- *      the same load driver (target ≥ 0.5× HAProxy)
+ *   2. proxies side by side over the same backends: the balancer on each
+ *      forwarding engine (recording on), HAProxy and nginx — req/s and CPU
+ *      µs per request (targets: undici ≥ 0.6× HAProxy's req/s, ≤ 0.65×
+ *      the http-proxy engine's CPU and ≤ 4× HAProxy's)
  *   3. session-lab's driver (a cookie jar per user) against autocannon on
  *      the same target (target ≥ 0.7× autocannon)
  *   4. peak memory of a 10 000-user × 100-request run, history streamed to
  *      disk (target ≤ 500 MB); `-- --quick` runs 1 000 users instead
+ *   5. `npm test` wall time, with the load average (target ≤ 60 s idle)
+ *
+ * `-- --only=proxies,suite` runs only those sections.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { startCluster, type StartedCluster } from '../cluster.js';
-import { freePort } from '../util/net.js';
-import { childExited, stopChild, trackChild } from '../util/children.js';
-import { findOnPath, PACKAGE_ROOT } from '../util/paths.js';
-import { pollUntil } from '../util/wait.js';
+import { startCluster } from '../cluster.js';
+import { childExited, trackChild } from '../util/children.js';
+import { PACKAGE_ROOT } from '../util/paths.js';
+import { canReadCpu } from './cpu.js';
 import type { LoadJob, LoadResult } from './load-worker.js';
+import { formatProxies, measureProxies } from './proxies.js';
+import { timeSuite } from './suite.js';
 
 const READY_SAMPLES = 7;
 const LOAD = { connections: 32, durationMs: 4000, maxRequests: 400_000 };
@@ -66,47 +71,28 @@ async function readyTime(): Promise<void> {
   );
 }
 
-/** HAProxy round-robin over the cluster's backends, on a free port; stopped by the caller. */
-async function startHaproxy(cluster: StartedCluster): Promise<{ url: string; child: ChildProcess; dir: string }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'slab-haproxy-'));
-  const servers = cluster.backends.map((b) => `    server ${b.name} ${new URL(b.url).host}`).join('\n');
-  writeFileSync(
-    join(dir, 'haproxy.cfg'),
-    `global\n    maxconn 4096\ndefaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n    http-reuse always\n` +
-      `frontend front\n    bind 127.0.0.1:${port}\n    default_backend apps\nbackend apps\n    balance roundrobin\n${servers}\n`,
-  );
-  const child = spawn('haproxy', ['-f', join(dir, 'haproxy.cfg'), '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  trackChild(child);
-  const url = `http://127.0.0.1:${port}`;
-  await pollUntil(async () => ((await fetch(`${url}/health`).catch(() => undefined))?.ok ? true : undefined), { what: 'haproxy' });
-  return { url, child, dir };
-}
+const PROXY_REQUESTS = quick ? 10_000 : 30_000;
+const PROXY_ROUNDS = quick ? 1 : 3;
 
 async function balancer(): Promise<void> {
-  // Backend logs off: this measures the balancer and its recording, not the
-  // harness parsing four processes' log streams.
+  // The backends only: each proxy under test gets their URLs. Backend logs
+  // off, so the bench process does not parse four log streams meanwhile.
   const cluster = await startCluster({ servers: 4, store: 'memory', recordBackendLog: false });
   try {
-    const direct = await inWorker('./load-worker.js', { url: cluster.backends[0].url, path: '/health', ...LOAD });
-    const before = cluster.history.proxy.length;
-    const ours = await inWorker('./load-worker.js', { url: cluster.url, path: '/health', ...LOAD });
-    const recorded = cluster.history.proxy.length - before;
-    console.log(`2. direct to one backend:               ${rate(direct)}`);
-    console.log(`   session-lab balancer, recording on:   ${rate(ours)}, ${recorded} records = ${(ours.rps / direct.rps).toFixed(2)}× direct`);
-    if (!findOnPath('haproxy')) {
-      console.log('   HAProxy: not measured, haproxy is not on PATH (apt-get install haproxy; .ci/run installs it)');
-      return;
-    }
-    const haproxy = await startHaproxy(cluster);
-    try {
-      const theirs = await inWorker('./load-worker.js', { url: haproxy.url, path: '/health', ...LOAD });
-      console.log(`   HAProxy round-robin, same backends:  ${rate(theirs)}`);
-      console.log(`   session-lab balancer / HAProxy = ${(ours.rps / theirs.rps).toFixed(2)} (target ≥ 0.5)`);
-    } finally {
-      await stopChild(haproxy.child, 1000);
-      rmSync(haproxy.dir, { recursive: true, force: true });
-    }
+    const targets = cluster.backends.map((backend) => backend.url);
+    const { figures, missing } = await measureProxies({
+      targets,
+      drive: (job) => inWorker('./load-worker.js', job),
+      requests: PROXY_REQUESTS,
+      rounds: PROXY_ROUNDS,
+      connections: LOAD.connections,
+    });
+    console.log(
+      `2. proxies side by side: 4 reference backends, GET /health, ${LOAD.connections} connections, ${PROXY_REQUESTS} requests per measurement, ` +
+        `median of ${PROXY_ROUNDS} interleaved round${PROXY_ROUNDS > 1 ? 's' : ''}; CPU = the proxy process's utime + stime / requests` +
+        (canReadCpu() ? '' : ' (no /proc here: CPU not measured)'),
+    );
+    for (const line of formatProxies(figures, missing)) console.log(`   ${line}`);
   } finally {
     await cluster.stop();
   }
@@ -181,8 +167,24 @@ async function memory(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
-console.log(`session-lab bench — node ${process.version}, ${cpus().length} cores${quick ? ', quick' : ''}`);
-await readyTime();
-await balancer();
-await driver();
-await memory();
+async function suite(): Promise<void> {
+  const timing = await timeSuite();
+  console.log(
+    `5. npm test (build + vitest): ${timing.seconds.toFixed(1)} s wall, ${timing.passed ? 'passed' : 'FAILED'} (${timing.summary || 'no summary'}); ` +
+      `load average ${timing.loadBefore.toFixed(1)} before, ${timing.loadAfter.toFixed(1)} after on ${cpus().length} cores (target ≤ 60 s on an idle machine)`,
+  );
+}
+
+// `-- --only=proxies,suite` runs some sections; `-- --no-suite` skips the test suite's timing.
+const SECTIONS = { ready: readyTime, proxies: balancer, driver, memory, suite } as const;
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+for (const name of only ?? []) {
+  if (!(name in SECTIONS)) {
+    console.error(`session-lab bench: --only: expected names from ${Object.keys(SECTIONS).join(', ')}, got ${JSON.stringify(name)}`);
+    process.exit(2);
+  }
+}
+const skipped = (name: string) => (only ? !only.includes(name) : name === 'suite' && process.argv.includes('--no-suite'));
+
+console.log(`session-lab bench — node ${process.version}, ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)}${quick ? ', quick' : ''}`);
+for (const [name, run] of Object.entries(SECTIONS)) if (!skipped(name)) await run();

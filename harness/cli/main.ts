@@ -7,6 +7,7 @@
  * environment (Redis, Docker); 130 interrupted.
  */
 import { parseArgs } from 'node:util';
+import { ENGINE_NAMES, type EngineName } from '../balancer/engine/engine.js';
 import { BALANCER_NAMES } from '../balancer/strategies.js';
 import { FRONT_NAMES, type FrontName } from '../balancer/front.js';
 import { REAL_BALANCER_NAMES } from '../balancer/real-front.js';
@@ -29,7 +30,7 @@ const USAGE = `session-lab — reproduce and explain web session resets behind a
 Usage:
   session-lab run <scenario name or file> [options]
   session-lab compare --scenario X [--stores a,b] [--balancers a,b] [--faults none,F] [--servers N]
-                      [--runtime process|docker] [--users N] [--requests N] [--fixed] [--format table|markdown|json|csv]
+                      [--runtime process|docker] [--users N] [--requests N] [--fixed] [--format table|markdown|json|csv] [--proxy-engine E]
   session-lab scenarios
   session-lab demo
   session-lab help
@@ -43,6 +44,7 @@ Options for run:
                        {{listen}} and {{servers}} placeholders (see docker/nginx/nginx.conf.template)
   --runtime KIND       ${RUNTIMES.join(' | ')}: docker runs the servers and Redis as containers
                        through testcontainers (needs DOCKER_HOST; see docker/README.md)
+  --proxy-engine E     how session-lab's own balancer forwards: ${ENGINE_NAMES.join(' | ')} (default undici)
   --users N            virtual users, each with its own cookie jar (default 1)
   --repeat N           times each user runs the scenario, each time with a new jar (default 1)
   --concurrency N      users in flight at once (default 64)
@@ -170,6 +172,7 @@ async function commandRun(args: string[]): Promise<number> {
       balancer: { type: 'string' },
       'balancer-config': { type: 'string' },
       runtime: { type: 'string' },
+      'proxy-engine': { type: 'string' },
       users: { type: 'string' },
       repeat: { type: 'string' },
       concurrency: { type: 'string' },
@@ -202,6 +205,7 @@ async function commandRun(args: string[]): Promise<number> {
     balancer: choiceFlag<FrontName>('balancer', values.balancer, FRONT_NAMES),
     balancerConfig: values['balancer-config'],
     runtime: choiceFlag<Runtime>('runtime', values.runtime, RUNTIMES),
+    proxyEngine: choiceFlag<EngineName>('proxy-engine', values['proxy-engine'], ENGINE_NAMES),
   };
   const faults = values.fault ?? [];
   for (const spec of faults) validateFault(spec); // bad names exit 2 before anything starts
@@ -256,6 +260,7 @@ async function commandCompare(args: string[]): Promise<number> {
       stores: { type: 'string' },
       balancers: { type: 'string' },
       faults: { type: 'string' },
+      'proxy-engine': { type: 'string' },
       servers: { type: 'string' },
       runtime: { type: 'string' },
       users: { type: 'string' },
@@ -280,6 +285,7 @@ async function commandCompare(args: string[]): Promise<number> {
     faults,
     servers: integerFlag('servers', values.servers, 1, 64),
     runtime: choiceFlag<Runtime>('runtime', values.runtime, RUNTIMES),
+    proxyEngine: choiceFlag<EngineName>('proxy-engine', values['proxy-engine'], ENGINE_NAMES),
     users: integerFlag('users', values.users, 1, 100_000),
     requests: integerFlag('requests', values.requests, 1, 10_000_000),
     fixed: values.fixed,

@@ -3,6 +3,7 @@
  * balancer and fault, each on a fresh cluster of real processes, one row
  * per combination with the figures that decide between them.
  */
+import type { EngineName } from '../balancer/engine/engine.js';
 import type { FrontName } from '../balancer/front.js';
 import type { Runtime } from '../backend/runtime.js';
 import { startCluster as defaultStartCluster, type ClusterOptions, type StartedCluster, type StoreKind } from '../cluster.js';
@@ -22,6 +23,8 @@ export interface CompareOptions {
   servers?: number;
   /** Where the app servers (and a Redis session-lab starts) run: `process` (default) or `docker`. */
   runtime?: Runtime;
+  /** The balancer's forwarding engine for every combination (default undici). */
+  proxyEngine?: EngineName;
   /** Virtual users per combination (default 10). */
   users?: number;
   /** Requests per combination, at least (default: one run of the scenario per user). */
@@ -82,7 +85,7 @@ export async function compare(scenario: Scenario, options: CompareOptions): Prom
         options.onStart?.(`${store} + ${balancer} + ${fault}`);
         const plan = planRun(scenario, {
           fixed: options.fixed,
-          cluster: { store, balancer, servers: options.servers, runtime: options.runtime },
+          cluster: { store, balancer, servers: options.servers, runtime: options.runtime, proxyEngine: options.proxyEngine },
           faults: fault === 'none' ? [] : [fault],
         });
         const row = await withCluster(plan.cluster, async (cluster) => {

@@ -9,8 +9,8 @@ import { descendantsOf, waitForDescendants, waitForGone, waitForNoMarked } from 
 
 
 describe('session-lab run', () => {
-  test('memory + round-robin, 3 servers: exit 1, naming the replication cause, nothing left running', async () => {
-    const result = await runCli(['run', 'login-browse', '--store', 'memory', '--servers', '3']);
+  test('memory + round-robin, 3 servers, on the http-proxy engine: exit 1, naming the replication cause, nothing left running', async () => {
+    const result = await runCli(['run', 'login-browse', '--store', 'memory', '--servers', '3', '--proxy-engine', 'http-proxy']);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('session reset — cause: replication');
     expect(result.stdout).toMatch(/created on app-\d at step 2 \(POST \/login\); request routed to app-\d, whose store never had it/);
@@ -38,6 +38,13 @@ describe('session-lab run', () => {
         expect.objectContaining({ user: expect.any(Number), step: expect.any(Number), request: expect.any(String), cause: 'replication', evidence: expect.any(String) }),
       );
     }
+  });
+
+  test('an unknown --proxy-engine exits 2 naming the engines, before anything starts', async () => {
+    const result = await runCli(['run', 'login-browse', '--proxy-engine', 'nginx']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('session-lab: SLAB_ERR_OPTION_INVALID: --proxy-engine: expected one of undici, http-proxy, got "nginx"\n');
+    expect(await waitForNoMarked(result.marker)).toEqual([]);
   });
 
   test('a malformed scenario file exits 2 naming the file and the bad field', async () => {

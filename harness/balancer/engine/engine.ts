@@ -75,9 +75,13 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'upgrade',
 ]);
 
+const NO_TOKENS: readonly string[] = Object.freeze([]);
+
 /** The header names a Connection header lists, lower-cased: hop-by-hop as well. */
-export function connectionTokens(connection: string | string[] | undefined): string[] {
+export function connectionTokens(connection: string | string[] | undefined): readonly string[] {
   if (connection === undefined) return [];
+  // The common values list no header: no allocation for them.
+  if (connection === 'keep-alive' || connection === 'close' || connection === 'Keep-Alive' || connection === 'Close') return NO_TOKENS;
   const text = Array.isArray(connection) ? connection.join(',') : connection;
   const tokens: string[] = [];
   for (const token of text.split(',')) {

@@ -35,9 +35,9 @@ class RequestHead implements ProxyRequestHead {
 
 function requestHeaders(incoming: IncomingHttpHeaders): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {};
-  const listed = incoming.connection === undefined ? undefined : connectionTokens(incoming.connection);
+  const listed = connectionTokens(incoming.connection);
   for (const name in incoming) {
-    if (NOT_FORWARDED.has(name) || (listed !== undefined && listed.includes(name))) continue;
+    if (NOT_FORWARDED.has(name) || (listed.length !== 0 && listed.includes(name))) continue;
     const value = incoming[name];
     if (value !== undefined) headers[name] = value;
   }
@@ -47,7 +47,7 @@ function requestHeaders(incoming: IncomingHttpHeaders): Record<string, string | 
 /** Raw response headers → a header object as node:http would give it (Set-Cookie always a list), hop-by-hop ones left out. */
 function responseHeaders(raw: Buffer[]): IncomingHttpHeaders {
   const headers: IncomingHttpHeaders = {};
-  let listed: string[] | undefined;
+  let listed: readonly string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toString('latin1').toLowerCase();
     const value = raw[i + 1].toString('latin1');
@@ -166,7 +166,7 @@ export class UndiciEngine extends EventEmitter implements ForwardingEngine {
   web(req: IncomingMessage, res: ServerResponse, target: string): void {
     const forward = new Forward(this, req, res);
     (res as Tracked)[FORWARD] = forward;
-    res.once('close', onResponseClose);
+    res.on('close', onResponseClose);
     const head = new RequestHead(requestHeaders(req.headers));
     this.emit('proxyReq', head, req, res);
     try {
