@@ -1,6 +1,6 @@
 /** Real clusters: forked app servers, the http-proxy balancer, memory or Redis sessions. */
-import { describe, expect, test } from 'vitest';
-import { startCluster } from '../../harness/cluster.js';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startCluster, type StartedCluster } from '../../harness/cluster.js';
 import { runScenario } from '../../harness/runner/run.js';
 import { loadScenario, parseScenario } from '../../harness/scenario/load.js';
 import { pollUntil } from '../../harness/util/wait.js';
@@ -45,8 +45,17 @@ describe('memory sessions behind round-robin (the classic bug)', () => {
 });
 
 describe('Redis-shared sessions behind round-robin', () => {
+  // Both tests only run scenarios on it: one cluster serves both.
+  let shared: StartedCluster;
+  beforeAll(async () => {
+    shared = await startCluster({ servers: 3, store: 'redis', balancer: 'round-robin' });
+  });
+  afterAll(async () => {
+    await shared?.stop();
+  });
+
   test('10 users × 20 requests: no reset, every backend served', async () => {
-    await using cluster = await startCluster({ servers: 3, store: 'redis', balancer: 'round-robin' });
+    const cluster = shared;
     const result = await runScenario(cluster, twentyRequests, { users: 10 });
     expect(result.requests).toBe(200);
     expect(result.errors).toBe(0);
@@ -56,7 +65,7 @@ describe('Redis-shared sessions behind round-robin', () => {
   });
 
   test('the history joins the client, balancer and backend views of each request', async () => {
-    await using cluster = await startCluster({ servers: 2, store: 'redis' });
+    const cluster = shared;
     const result = await runScenario(cluster, loadScenario('checkout'));
     expect(result.passed).toBe(true);
     const review = result.records.find((r) => r.path === '/cart')!;

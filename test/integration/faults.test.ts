@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { FAULTS } from '../../harness/fault/faults.js';
 import { runCli } from '../helpers/cli.js';
 import { waitForNoMarked } from '../helpers/processes.js';
-import { runBuiltIn } from '../helpers/scenario-run.js';
+import { runBuiltIn, sharedRun } from '../helpers/scenario-run.js';
 
 /** For each fault: a healthy scenario it breaks (by --fixed or a healthy store). */
 const CASES: { fault: string; scenario: string; evidence: RegExp }[] = [
@@ -23,7 +23,8 @@ describe.concurrent('--fault on a healthy run', () => {
 
   for (const { fault, scenario, evidence } of CASES) {
     test(`${fault} on ${scenario}: transmission resets, quoting the fault`, async () => {
-      const healthy = await runBuiltIn(scenario, { fixed: true });
+      // The healthy run of a scenario is shared by the faults that break it.
+      const healthy = await sharedRun(scenario, { fixed: true });
       expect(healthy.resets).toEqual([]);
       const result = await runBuiltIn(scenario, { fixed: true, faults: [fault] });
       expect(result.resets.length).toBeGreaterThan(0);

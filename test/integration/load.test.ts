@@ -2,14 +2,23 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
-import { startCluster } from '../../harness/cluster.js';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startCluster, type StartedCluster } from '../../harness/cluster.js';
 import { runScenario, type RunProgress } from '../../harness/runner/run.js';
 import { loadScenario } from '../../harness/scenario/load.js';
 
 describe('long runs', () => {
+  // The bounded runs only read the cluster: one Redis-backed cluster serves both.
+  let shared: StartedCluster;
+  beforeAll(async () => {
+    shared = await startCluster({ servers: 2, store: 'redis' });
+  });
+  afterAll(async () => {
+    await shared?.stop();
+  });
+
   test('a run bounded by time keeps users going, then stops by itself', async () => {
-    await using cluster = await startCluster({ servers: 2, store: 'redis' });
+    const cluster = shared;
     const result = await runScenario(cluster, loadScenario('login-browse'), { users: 5, durationMs: 600 });
     // How many passes fit in 600 ms depends on the machine; what does not:
     // every user makes at least one pass, only whole passes are made, and the
@@ -27,7 +36,7 @@ describe('long runs', () => {
   });
 
   test('a run bounded by count stops after about that many requests (the passes in flight finish)', async () => {
-    await using cluster = await startCluster({ servers: 2, store: 'redis' });
+    const cluster = shared;
     const result = await runScenario(cluster, loadScenario('login-browse'), { users: 4, maxRequests: 50, concurrency: 4 });
     expect(result.requests).toBeGreaterThanOrEqual(50);
     expect(result.requests).toBeLessThanOrEqual(50 + 4 * 6);

@@ -6,7 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import { builtInScenarioNames, loadScenario } from '../../harness/scenario/load.js';
 import type { RequestRecord } from '../../harness/history/history.js';
-import { runBuiltIn } from '../helpers/scenario-run.js';
+import { sharedRun } from '../helpers/scenario-run.js';
 
 const names = builtInScenarioNames();
 
@@ -16,7 +16,7 @@ describe.concurrent('every built-in scenario', () => {
     const cause = scenario.demonstrates ?? 'none';
 
     test(`${name}: reports ${cause === 'none' ? 'no reset' : cause === 'lost-update' ? 'lost updates' : `only ${cause} resets`}`, async () => {
-      const result = await runBuiltIn(name);
+      const result = await sharedRun(name);
       expect(result.errors).toBe(0);
       if (cause === 'none') {
         expect(result.resets).toEqual([]);
@@ -34,7 +34,7 @@ describe.concurrent('every built-in scenario', () => {
 
     if (scenario.misconfiguration) {
       test(`${name}: runs clean without its misconfiguration (--fixed)`, async () => {
-        const result = await runBuiltIn(name, { fixed: true });
+        const result = await sharedRun(name, { fixed: true });
         expect(result.resets.filter((v) => !v.expected)).toEqual([]);
         expect(result.anomalies).toEqual([]);
         expect(result.failures).toEqual([]);
@@ -73,22 +73,22 @@ const EVIDENCE: Record<string, RegExp> = {
 describe.concurrent('the evidence of each cause', () => {
   for (const [name, pattern] of Object.entries(EVIDENCE)) {
     test(`${name}`, async () => {
-      const result = await runBuiltIn(name);
+      const result = await sharedRun(name);
       expect(result.resets[0]?.evidence).toMatch(pattern);
     });
   }
 
   test('the expected resets are where the scenario says, so the demonstrations pass', async () => {
     for (const name of ['secure-cookie-http-link', 'untrusted-proxy-secure-cookie', 'logout', 'idle-timeout']) {
-      const result = await runBuiltIn(name);
+      const result = await sharedRun(name);
       expect(result.failures, name).toEqual([]);
       expect(result.passed, name).toBe(true);
     }
   });
 
   test('login-browse with Redis, or with --fixed, keeps the session', async () => {
-    expect((await runBuiltIn('login-browse', { cluster: { store: 'redis' } })).resets).toEqual([]);
-    expect((await runBuiltIn('login-browse', { fixed: true })).resets).toEqual([]);
+    expect((await sharedRun('login-browse', { cluster: { store: 'redis' } })).resets).toEqual([]);
+    expect((await sharedRun('login-browse', { fixed: true })).resets).toEqual([]);
   });
 });
 
@@ -111,7 +111,7 @@ const TIMED: { name: string; quoted: RegExp; since: (records: RequestRecord[], r
 describe.concurrent('expiry evidence agrees with the recorded times', () => {
   for (const { name, quoted, since, atLeastMs } of TIMED) {
     test(name, async () => {
-      const result = await runBuiltIn(name);
+      const result = await sharedRun(name);
       const verdict = result.resets[0];
       expect(verdict?.cause).toBe('expiry');
       const seconds = Number(quoted.exec(verdict.evidence)?.[1]);
@@ -129,7 +129,7 @@ describe.concurrent('expiry evidence agrees with the recorded times', () => {
 });
 
 test('two browsers for one person are two sessions, reported as such, not as a reset', async () => {
-  const result = await runBuiltIn('two-browsers');
+  const result = await sharedRun('two-browsers');
   expect(result.resets).toEqual([]);
   expect(result.people).toHaveLength(1);
   expect(result.people[0]).toMatchObject({ user: 1, browsers: 2, loggedInAs: ['alice'] });
