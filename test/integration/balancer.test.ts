@@ -18,7 +18,6 @@ import { parseFault } from '../../harness/fault/faults.js';
 import { pollUntil } from '../../harness/util/wait.js';
 import { closedPort } from '../helpers/ports.js';
 
-const DEADLINE_MS = 20_000;
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -172,7 +171,7 @@ describe.each(ENGINE_NAMES)('balancer on the %s engine', (engine: EngineName) =>
     const response = await request(`${front.url}/`);
     expect(response.statusCode).toBe(200);
     await expect(response.body.text()).rejects.toThrow();
-    const record = await pollUntil(async () => records[0], { timeoutMs: DEADLINE_MS, what: 'the record' });
+    const record = await pollUntil(async () => records[0], { what: 'the record' });
     expect(record).toMatchObject({ backend: 'app-1', status: 200, error: 'ECONNRESET' });
     expect(targets[0].inFlight).toBe(0);
   });
@@ -251,7 +250,7 @@ describe.each(ENGINE_NAMES)('balancer on the %s engine', (engine: EngineName) =>
     socket.write(`POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n${part.length.toString(16)}\r\n`);
     socket.write(part);
     socket.write('\r\n');
-    await pollUntil(async () => firstPartSeen.at, { timeoutMs: DEADLINE_MS, what: 'the first part at the backend' });
+    await pollUntil(async () => firstPartSeen.at, { what: 'the first part at the backend' });
     for (let i = 0; i < 15; i++) socket.write(Buffer.concat([Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from('\r\n')]));
     socket.write('0\r\n\r\n');
     await closed;
@@ -282,15 +281,15 @@ describe.each(ENGINE_NAMES)('balancer on the %s engine', (engine: EngineName) =>
     const socket = connect(front.httpPort, '127.0.0.1');
     socket.on('error', () => {});
     socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
-    const atBackend = await pollUntil(async () => a.requests[0], { timeoutMs: DEADLINE_MS, what: 'the request at the backend' });
+    const atBackend = await pollUntil(async () => a.requests[0], { what: 'the request at the backend' });
     let backendSawClose = false;
     atBackend.socket.once('close', () => (backendSawClose = true));
     expect(targets[0].inFlight).toBe(1);
     socket.destroy();
-    const record = await pollUntil(async () => records[0], { timeoutMs: DEADLINE_MS, what: 'the record' });
+    const record = await pollUntil(async () => records[0], { what: 'the record' });
     expect(record).toMatchObject({ backend: 'app-1', status: 499, error: 'client closed the connection' });
     expect(targets[0].inFlight).toBe(0);
-    await pollUntil(async () => backendSawClose || undefined, { timeoutMs: DEADLINE_MS, what: 'the backend request to end' });
+    await pollUntil(async () => backendSawClose || undefined, { what: 'the backend request to end' });
   });
 
   test('a WebSocket upgrade is refused with 501, recorded, never forwarded', async () => {
