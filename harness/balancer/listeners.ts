@@ -37,14 +37,11 @@ export interface Listeners {
 }
 
 const UPGRADE_BODY = JSON.stringify({ error: 'balancer: WebSocket and other protocol upgrades are not supported' });
-const UPGRADE_REFUSAL =
-  `HTTP/1.1 501 Not Implemented\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(UPGRADE_BODY)}\r\nconnection: close\r\n\r\n` + UPGRADE_BODY;
+const UPGRADE_REFUSAL = `HTTP/1.1 501 Not Implemented\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(UPGRADE_BODY)}\r\nconnection: close\r\n\r\n` + UPGRADE_BODY;
 
 async function listen(server: Server, what: string): Promise<number> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) =>
-      reject(new HarnessError('SLAB_ERR_LISTEN', `balancer: cannot listen on 127.0.0.1 (${what}): ${error.message}`, { cause: error })),
-    );
+    server.once('error', (error) => reject(new HarnessError('SLAB_ERR_LISTEN', `balancer: cannot listen on 127.0.0.1 (${what}): ${error.message}`, { cause: error })));
     server.listen(0, '127.0.0.1', () => resolve());
   });
   return (server.address() as AddressInfo).port;
@@ -73,7 +70,10 @@ export async function startListeners(handlers: ListenerHandlers, tls: TlsMateria
   };
   try {
     const options = { IncomingMessage: BalancerRequest };
-    const http = setUp(createServer(options, (req, res) => handlers.request('http', req as BalancerRequest, res)), 'http');
+    const http = setUp(
+      createServer(options, (req, res) => handlers.request('http', req as BalancerRequest, res)),
+      'http',
+    );
     const httpPort = await listen(http, 'http');
     let httpsPort: number | undefined;
     if (tls) {

@@ -69,7 +69,14 @@ async function startNodeBalancer(engine: EngineName, targets: string[]): Promise
   };
 }
 
-async function startConfigured(label: string, command: string, args: (dir: string) => string[], config: (port: number, dir: string) => string, file: string, withChildren: boolean): Promise<ProxyUnderTest> {
+async function startConfigured(
+  label: string,
+  command: string,
+  args: (dir: string) => string[],
+  config: (port: number, dir: string) => string,
+  file: string,
+  withChildren: boolean,
+): Promise<ProxyUnderTest> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'slab-bench-proxy-'));
   writeFileSync(join(dir, file), config(port, dir));
@@ -196,7 +203,9 @@ export function formatProxies(figures: ProxyFigures[], missing: string[]): strin
   const httpProxy = figures.find((f) => f.label.includes('http-proxy'));
   if (undici && httpProxy) {
     const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
-    const parts = [`undici engine: CPU/request ${(undici.cpuUsPerRequest / httpProxy.cpuUsPerRequest).toFixed(2)}× the http-proxy engine's (target ≤ 0.65: ${verdict(undici.cpuUsPerRequest <= 0.65 * httpProxy.cpuUsPerRequest)})`];
+    const parts = [
+      `undici engine: CPU/request ${(undici.cpuUsPerRequest / httpProxy.cpuUsPerRequest).toFixed(2)}× the http-proxy engine's (target ≤ 0.65: ${verdict(undici.cpuUsPerRequest <= 0.65 * httpProxy.cpuUsPerRequest)})`,
+    ];
     if (haproxy) {
       parts.push(`${(undici.cpuUsPerRequest / haproxy.cpuUsPerRequest).toFixed(2)}× HAProxy's (target ≤ 4: ${verdict(undici.cpuUsPerRequest <= 4 * haproxy.cpuUsPerRequest)})`);
       parts.push(`req/s ${(undici.rps / haproxy.rps).toFixed(2)}× HAProxy's (target ≥ 0.6: ${verdict(undici.rps >= 0.6 * haproxy.rps)})`);

@@ -18,7 +18,6 @@ import { parseFault } from '../../harness/fault/faults.js';
 import { pollUntil } from '../../harness/util/wait.js';
 import { closedPort } from '../helpers/ports.js';
 
-
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
@@ -90,7 +89,7 @@ function parseRaw(text: string): { status: number; headers: Map<string, string[]
   let body = text.slice(end + 4);
   if (headers.get('transfer-encoding')?.[0] === 'chunked') {
     let decoded = '';
-    for (let at = 0; ; ) {
+    for (let at = 0; ;) {
       const lineEnd = body.indexOf('\r\n', at);
       const size = parseInt(body.slice(at, lineEnd), 16);
       if (!size) break;
@@ -257,7 +256,13 @@ describe.each(ENGINE_NAMES)('balancer on the %s engine', (engine: EngineName) =>
     const answer = parseRaw(out);
     expect(answer.status).toBe(200);
     const body = JSON.parse(answer.body) as { bytes: number; sha256: string; method: string };
-    expect(body).toMatchObject({ method: 'POST', bytes: 16 * part.length, sha256: createHash('sha256').update(Buffer.concat(Array(16).fill(part))).digest('hex') });
+    expect(body).toMatchObject({
+      method: 'POST',
+      bytes: 16 * part.length,
+      sha256: createHash('sha256')
+        .update(Buffer.concat(Array(16).fill(part)))
+        .digest('hex'),
+    });
     expect(records[0]).toMatchObject({ method: 'POST', status: 200 });
   });
 
@@ -296,10 +301,7 @@ describe.each(ENGINE_NAMES)('balancer on the %s engine', (engine: EngineName) =>
     const a = await backend('app-1');
     const { balancer: front, records } = await balancer({ targets: targetsOf(a) });
     const answer = parseRaw(
-      await raw(
-        front.httpPort,
-        'GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-      ),
+      await raw(front.httpPort, 'GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'),
     );
     expect(answer.status).toBe(501);
     expect(JSON.parse(answer.body).error).toMatch(/WebSocket/);

@@ -63,17 +63,7 @@ export interface ForwardingEngine {
  * are never forwarded. Transfer-Encoding is framing, which each hop chooses
  * for itself; the engines re-frame the body.
  */
-export const HOP_BY_HOP: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+export const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 const NO_TOKENS: readonly string[] = Object.freeze([]);
 

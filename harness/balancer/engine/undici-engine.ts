@@ -170,10 +170,7 @@ export class UndiciEngine extends EventEmitter implements ForwardingEngine {
     const head = new RequestHead(requestHeaders(req.headers));
     this.emit('proxyReq', head, req, res);
     try {
-      this.#pool(target).dispatch(
-        { path: req.url ?? '/', method: (req.method ?? 'GET') as Dispatcher.HttpMethod, headers: head.headers, body: hasBody(req) ? req : null },
-        forward,
-      );
+      this.#pool(target).dispatch({ path: req.url ?? '/', method: (req.method ?? 'GET') as Dispatcher.HttpMethod, headers: head.headers, body: hasBody(req) ? req : null }, forward);
     } catch (error) {
       forward.onError(error as Error);
     }
