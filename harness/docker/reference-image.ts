@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HarnessError } from '../errors.js';
 import { PACKAGE_ROOT } from '../util/paths.js';
+import { buildImage } from './build-image.js';
 import { BASE_IMAGE, dockerClient, hasImage } from './engine.js';
 
 export const REFERENCE_IMAGE_REPOSITORY = 'session-lab/reference';
@@ -54,29 +55,16 @@ export function referenceImage(): Promise<string> {
 async function build(): Promise<string> {
   const files = contextFiles();
   const base = await chooseBase();
-  const hash = createHash('sha256').update(base);
+  // The base's id, not its name: a base imported anew gives a new image.
+  const { ImageName } = await import('testcontainers');
+  const baseId = (await (await dockerClient()).image.inspect(ImageName.fromString(base))).Id;
+  const hash = createHash('sha256').update(baseId);
   for (const file of files) hash.update(file).update(readFileSync(join(PACKAGE_ROOT, file)));
   const image = `${REFERENCE_IMAGE_REPOSITORY}:${hash.digest('hex').slice(0, 16)}`;
   if (await hasImage(image)) return image;
 
-  const engine = await dockerClient();
-  const dockerode = engine.container.dockerode;
   try {
-    const stream = await dockerode.buildImage(
-      { context: PACKAGE_ROOT, src: files },
-      // Host networking: the engine of these machines has no bridge network.
-      { t: image, dockerfile: DOCKERFILE, buildargs: { BASE: base }, networkmode: 'host', rm: true, forcerm: true },
-    );
-    await new Promise<void>((resolve, reject) => {
-      dockerode.modem.followProgress(
-        stream,
-        (error: Error | null, output: { error?: string; errorDetail?: { message?: string } }[]) => {
-          const failed = error?.message ?? output.find((line) => line.error)?.error;
-          if (failed) reject(new Error(failed));
-          else resolve();
-        },
-      );
-    });
+    await buildImage({ context: PACKAGE_ROOT, files, dockerfile: DOCKERFILE, tag: image, buildArgs: { BASE: base } });
   } catch (error) {
     throw new HarnessError('SLAB_ERR_CONTAINER_START', `runtime docker: building ${image} from ${DOCKERFILE} on ${base} failed: ${(error as Error).message}`, {
       cause: error,
