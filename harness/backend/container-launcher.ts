@@ -37,7 +37,6 @@ export interface ContainerLauncherOptions {
   command?: string[];
 }
 
-
 /** GET `url`: resolves with the status, rejects when nothing answers within `timeoutMs`. */
 function probe(url: string, timeoutMs: number): Promise<{ status: number; backend?: string }> {
   return new Promise((resolve, reject) => {

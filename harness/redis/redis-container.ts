@@ -49,12 +49,7 @@ export async function startRedisContainer(options: RedisContainerOptions = {}): 
       what: 'redis',
       role: 'redis',
       env: { SLAB_REDIS_PASSWORD: password },
-      command: [
-        'sh',
-        '-c',
-        'exec redis-server --bind 127.0.0.1 --port "$0" --requirepass "$SLAB_REDIS_PASSWORD" --save "" --appendonly no --loglevel warning',
-        String(port),
-      ],
+      command: ['sh', '-c', 'exec redis-server --bind 127.0.0.1 --port "$0" --requirepass "$SLAB_REDIS_PASSWORD" --save "" --appendonly no --loglevel warning', String(port)],
       startupTimeoutMs,
       ready: () => pingRedis(url, budgetShare(1 / 60)),
     });

@@ -27,8 +27,7 @@ function needs(binary: string): boolean {
   return false;
 }
 
-const render = (template: string, output: string, ...pairs: string[]) =>
-  run('sh', [join(DOCKER_DIR, 'render-config.sh'), join(DOCKER_DIR, template), output, ...pairs]);
+const render = (template: string, output: string, ...pairs: string[]) => run('sh', [join(DOCKER_DIR, 'render-config.sh'), join(DOCKER_DIR, template), output, ...pairs]);
 
 describe('docker/ files', () => {
   test('compose.yaml validates with docker-compose, on memory and on Redis sessions', async (context) => {
@@ -46,7 +45,15 @@ describe('docker/ files', () => {
   test('the nginx template rendered as compose renders it passes nginx -t', async (context) => {
     if (!needs('nginx')) return context.skip();
     const conf = join(work, 'nginx.conf');
-    await render('nginx/nginx.conf.template', conf, `listen=127.0.0.1:${await freePort()}`, 'listen_tls=', `prefix=${work}`, 'balance=ip_hash;', 'servers=server 127.0.0.1:3001;\\nserver 127.0.0.1:3002;');
+    await render(
+      'nginx/nginx.conf.template',
+      conf,
+      `listen=127.0.0.1:${await freePort()}`,
+      'listen_tls=',
+      `prefix=${work}`,
+      'balance=ip_hash;',
+      'servers=server 127.0.0.1:3001;\\nserver 127.0.0.1:3002;',
+    );
     expect(readFileSync(conf, 'utf8')).toMatch(/ip_hash;\n\s+server 127\.0\.0\.1:3001;\n\s+server 127\.0\.0\.1:3002;/);
     const { stderr } = await run('nginx', ['-t', '-p', work, '-c', conf, '-e', join(work, 'error.log'), '-g', `pid ${join(work, 'nginx.pid')};`]);
     expect(stderr).toContain('test is successful');
@@ -55,7 +62,14 @@ describe('docker/ files', () => {
   test('the HAProxy template rendered as compose renders it passes haproxy -c', async (context) => {
     if (!needs('haproxy')) return context.skip();
     const cfg = join(work, 'haproxy.cfg');
-    await render('haproxy/haproxy.cfg.template', cfg, `listen=127.0.0.1:${await freePort()}`, 'listen_tls=', 'balance=balance source', 'servers=server app-1 127.0.0.1:3001 check\\nserver app-2 127.0.0.1:3002 check');
+    await render(
+      'haproxy/haproxy.cfg.template',
+      cfg,
+      `listen=127.0.0.1:${await freePort()}`,
+      'listen_tls=',
+      'balance=balance source',
+      'servers=server app-1 127.0.0.1:3001 check\\nserver app-2 127.0.0.1:3002 check',
+    );
     const { stdout } = await run('haproxy', ['-c', '-f', cfg]);
     expect(stdout).toContain('Configuration file is valid');
   });
