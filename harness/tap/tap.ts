@@ -147,6 +147,8 @@ export async function startTap({ target, onRecord, watchIntervalMs = 25 }: Start
 
   // Mirror the backend: port closed while it is down, open again when it is back.
   const watch = setInterval(() => {
+    // A closed listener's keep-alive connections would still carry requests: end each once idle.
+    for (const server of servers) if (server !== current) server.closeIdleConnections();
     if (switching || stopped) return;
     if (!target.up && current) {
       const server = current;
