@@ -3,11 +3,10 @@
  * hop that lost it — the backend withheld it, the balancer dropped it, the
  * client refused it — from the records of each.
  */
-import { sessionIdHash } from '../../servers/session/session-id.js';
 import type { RequestRecord } from '../history/history.js';
 import type { DiagnosisContext, Finding } from './context.js';
 import { tapEvidence } from './tap-evidence.js';
-import { describe } from './trace.js';
+import { describe, hashOf } from './trace.js';
 
 /** What the balancer did to the request, in its words: the faults that acted, or the tap's two sides. */
 export function balancerNotes(r: RequestRecord, balancer: string): string {
@@ -26,7 +25,7 @@ export function delivered(r: RequestRecord, cookieName: string, hash: string): b
       .slice(eq + 1)
       .split(';')[0]
       .trim();
-    return value !== '' && sessionIdHash(decodeURIComponent(value)) === hash;
+    return value !== '' && hashOf(decodeURIComponent(value)) === hash;
   });
 }
 

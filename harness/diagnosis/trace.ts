@@ -32,7 +32,9 @@ export interface TraceView {
 }
 
 export const describe = (r: RequestRecord) => `${r.method} ${r.path}`;
-export const hashOf = (id: string | undefined) => (id === undefined ? undefined : sessionIdHash(id));
+/** An id's hash; a history file written redacted (`#` + the hash, history/redact.ts) already holds it. */
+export const hashOf = (id: string | undefined) => (id === undefined ? undefined : REDACTED_ID.test(id) ? id.slice(1) : sessionIdHash(id));
+const REDACTED_ID = /^#[0-9a-f]{8}$/;
 
 /**
  * Request `r` left after `time` (an answer's arrival): its send time is read

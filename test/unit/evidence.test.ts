@@ -35,3 +35,30 @@ test('an expiry ordered against a restart carries both times, and the text is re
   expect(verdict.evidence).toBe(renderEvidence(verdict.facts));
   expect(verdict.evidence).toContain('it was gone before the shared store was restarted empty at 1.8 s');
 });
+
+test('a history file written redacted (ids as #hash) gives the same verdicts as the raw history', async () => {
+  const { createRedactor } = await import('../../harness/history/redact.js');
+  const raw = history('memory', [
+    { step: 1, request: 'GET /', backend: 'app-1', session: 'created', issued: A },
+    {
+      step: 2,
+      request: 'POST /login',
+      backend: 'app-2',
+      session: 'unknown-id',
+      jar: A,
+      issued: B,
+      user: 'alice',
+      lost: true,
+      proxySetCookieOut: [],
+      faults: [{ fault: 'strip-set-cookie', note: 'removed 2 Set-Cookie headers' }],
+    },
+    { step: 3, backend: 'app-1', session: 'loaded', jar: A },
+    { step: 4, backend: 'app-2', session: 'unknown-id', jar: A, issued: C },
+  ]);
+  const redactor = createRedactor();
+  const redacted = { ...raw, requests: raw.requests.map((r) => redactor.record(r)) };
+  expect(JSON.stringify(redacted.requests)).not.toContain(A);
+  const verdicts = diagnose(raw);
+  expect(verdicts.map((v) => v.cause)).toEqual(['replication', 'transmission', 'replication']);
+  expect(diagnose(redacted)).toEqual(verdicts);
+});
