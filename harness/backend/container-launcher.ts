@@ -35,6 +35,12 @@ export interface ContainerLauncherOptions {
   env?: Record<string, string>;
   /** Overrides the image's command. */
   command?: string[];
+  /**
+   * A fixed port the app listens on (`--app-port`), for an image that does
+   * not read PORT. With host networking only one replica can have it, so a
+   * second replica is refused; an app that reads PORT needs none.
+   */
+  port?: number;
 }
 
 /** GET `url`: resolves with the status, rejects when nothing answers within `timeoutMs`. */
@@ -73,11 +79,24 @@ export function containerLauncher(options: ContainerLauncherOptions): BackendLau
   const readyPath = options.readyPath ?? (options.reference ? '/health' : '/');
   if (!readyPath.startsWith('/')) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `readyPath: expected a path starting with /, got ${JSON.stringify(readyPath)}`);
 
+  if (options.port !== undefined && !(Number.isInteger(options.port) && options.port > 0 && options.port < 65536)) {
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `port: expected a TCP port from 1 to 65535, got ${JSON.stringify(options.port)}`);
+  }
+  let fixedPortTaken = false;
+
   return {
     // The reference image still speaks the reference server's headers (white-box); a user's image is black-box.
     kind: options.reference ? 'reference-container' : 'container',
     async start(spec: BackendSpec): Promise<StartedBackend> {
-      const port = await freePort();
+      if (options.port !== undefined && fixedPortTaken) {
+        throw new HarnessError(
+          'SLAB_ERR_OPTION_INVALID',
+          `app port ${options.port}: with host networking only one replica can listen on a fixed port; ${spec.name} cannot. ` +
+            'Drop --app-port if the app reads PORT (each replica then gets its own), or run --servers 1.',
+        );
+      }
+      if (options.port !== undefined) fixedPortTaken = true;
+      const port = options.port ?? (await freePort());
       const url = `http://127.0.0.1:${port}`;
       const env: Record<string, string> = {
         ...spec.env,
