@@ -47,6 +47,9 @@ export async function startCookieLab(): Promise<CookieLab> {
   const probes = new Map<number, Probe>();
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    // No Date header: Chromium shifts an Expires by the server's clock skew (Expires − Date, and Date
+    // has whole seconds), which would move the end the lifetime test checks by up to a second.
+    res.sendDate = false;
     const finish = (html: string, setCookie: string[] = []) => {
       if (setCookie.length) res.setHeader('set-cookie', setCookie);
       res.setHeader('content-type', 'text/html; charset=utf-8');
