@@ -15,6 +15,7 @@ import { SESSION_DEFAULTS, type SessionSettings } from '../servers/config.js';
 import type { BackendLogLine, StartedBackend } from './backend/backend-process.js';
 import { backendEnv, type BackendLauncher, type BackendSpec } from './backend/launcher.js';
 import { referenceLauncherFor, RUNTIMES, type Runtime } from './backend/runtime.js';
+import { commandLauncher, validateApp, type AppCommand } from './backend/command-launcher.js';
 import { makeCertificate } from './balancer/certificate.js';
 import { DEFAULT_ENGINE, ENGINE_NAMES, type EngineName } from './balancer/engine/engine.js';
 import { isEngineName } from './balancer/engine/engines.js';
@@ -62,6 +63,8 @@ export interface ClusterOptions {
   runtime?: Runtime;
   /** How the balancer forwards requests: `undici` (default) or `http-proxy`. */
   proxyEngine?: EngineName;
+  /** Run the user's app from a command instead of the reference server (backend/command-launcher.ts). */
+  app?: AppCommand;
 }
 
 export const CLUSTER_DEFAULTS = {
@@ -89,6 +92,7 @@ export interface ResolvedClusterOptions {
   recordProxyHistory: boolean;
   runtime: Runtime;
   proxyEngine: EngineName;
+  app: AppCommand | undefined;
 }
 
 export interface StartedCluster extends ClusterControl {
@@ -163,6 +167,7 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
       recordProxyHistory: top.recordProxyHistory,
       runtime: top.runtime,
       proxyEngine: top.proxyEngine,
+      app: options.app && validateApp(options.app),
     },
     faults,
   };
@@ -170,7 +175,8 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
 
 export async function startCluster(input: ClusterOptions = {}): Promise<StartedCluster> {
   const { resolved: options, faults } = validate(input);
-  const launcher = input.launcher ?? (await referenceLauncherFor(options.runtime));
+  if (input.app && input.launcher) throw new HarnessError('SLAB_ERR_OPTION_INVALID', 'app: expected either app or launcher, got both');
+  const launcher = input.launcher ?? (options.app ? commandLauncher(options.app) : await referenceLauncherFor(options.runtime));
   const keyPrefix = `slab:${randomBytes(4).toString('hex')}:`;
   const history: History = {
     topology: {
@@ -178,7 +184,8 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
       balancer: options.balancer,
       launcher: launcher.kind,
       backends: [],
-      cookieName: options.session.cookieName,
+      // A foreign app's session cookie is detected from its first Set-Cookie unless named.
+      cookieName: launcher.kind.startsWith('reference') ? options.session.cookieName : (options.app?.cookieName ?? ''),
       https: options.https,
       site: options.site,
       session: options.session,

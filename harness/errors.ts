@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'SLAB_ERR_REDIS_UNAVAILABLE'
   | 'SLAB_ERR_CHROMIUM_UNAVAILABLE'
   | 'SLAB_ERR_BACKEND_START'
+  | 'SLAB_ERR_APP_START'
   | 'SLAB_ERR_LISTEN'
   | 'SLAB_ERR_INTERRUPTED'
   | 'SLAB_ERR_DOCKER_UNAVAILABLE'
@@ -28,6 +29,8 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   SLAB_ERR_REDIS_UNAVAILABLE: 3,
   SLAB_ERR_CHROMIUM_UNAVAILABLE: 3,
   SLAB_ERR_BACKEND_START: 1,
+  /** The user's app (a command) crashed or never got ready: its environment, not the input. */
+  SLAB_ERR_APP_START: 3,
   SLAB_ERR_INTERRUPTED: 130,
   SLAB_ERR_DOCKER_UNAVAILABLE: 3,
   SLAB_ERR_IMAGE_MISSING: 3,

@@ -21,6 +21,9 @@ import { runDemo } from './demo.js';
 import { prepareHistoryFile } from '../history/history-file.js';
 import { parseDuration } from '../util/duration.js';
 import { parseBudget, setTimeoutBudget, timeoutBudgetMs } from '../util/budget.js';
+import { validateApp, type AppCommand } from '../backend/command-launcher.js';
+import { expressServerApp } from '../backend/express-server.js';
+import { connectTarget } from '../target/target.js';
 import { formatRun, formatScenarioList, runToJson } from './report.js';
 import { RUNTIMES, type Runtime } from '../backend/runtime.js';
 import { COMPARE_FORMATS, compare, formatComparison, type CompareFormat } from '../compare/compare.js';
@@ -30,7 +33,8 @@ const USAGE = `session-lab — reproduce and explain web session resets behind a
 Usage:
   session-lab run <scenario name or file> [options]
   session-lab compare --scenario X [--stores a,b] [--balancers a,b] [--faults none,F] [--servers N]
-                      [--runtime process|docker] [--users N] [--requests N] [--fixed] [--format table|markdown|json|csv] [--proxy-engine E]
+                      [--runtime process|docker] [--users N] [--requests N] [--fixed] [--server reference|express]
+                      [--format table|markdown|json|csv] [--proxy-engine E]
   session-lab scenarios
   session-lab demo
   session-lab help
@@ -56,6 +60,19 @@ Options for run:
   --requests N         stop after about N requests
   --client-addresses N users come from N loopback addresses (default: one each, up to 1000)
   --client KIND        virtual-user (default) or chromium: each user a real headless Chromium profile (a few users)
+  --app COMMAND        run your own app instead of the reference server: each replica is
+                       COMMAND (e.g. "node app.js") with PORT, HOST=127.0.0.1, BACKEND_ID=app-N
+                       and REDIS_URL (with --store redis) in its environment
+  --app-cwd DIR        where COMMAND runs (default: the current directory)
+  --app-env KEY=VALUE  extra environment for every replica, repeatable
+  --app-ready PATH     the path that answers once a replica is ready (default /)
+  --app-start-timeout TIME  how long a replica may take to get ready (default: the time budget)
+  --server NAME        the bundled server to run: reference (default) | express
+                       (Express 4 + express-session, run as an app from a command)
+  --cookie-name NAME   your app's session cookie (default: detected from the first Set-Cookie)
+  --target URL         run against a system already running (your compose, a staging
+                       balancer): nothing is started, only the client's view is recorded
+  --backend-header H   with --target: the response header that names the backend (e.g. X-Served-By)
   --json               print one JSON object instead of the report
   --history FILE       stream the full history (every hop of every request) to FILE as
                        JSON lines, keeping memory flat on long runs
@@ -161,6 +178,49 @@ export async function withCluster<T>(options: ClusterOptions, use: (cluster: Sta
   }
 }
 
+/** The flags that point session-lab at the user's own app: --app…, --server, --target. */
+function ownAppFlags(values: Record<string, string | boolean | string[] | undefined>): { app?: AppCommand; target?: string; backendHeader?: string; cookieName?: string } {
+  const str = (name: string) => values[name] as string | undefined;
+  const server = choiceFlag('server', str('server'), ['reference', 'express'] as const);
+  const target = str('target');
+  const cookieName = str('cookie-name');
+  if (cookieName !== undefined && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(cookieName)) {
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--cookie-name: expected an RFC 6265 cookie name, e.g. connect.sid, got ${JSON.stringify(cookieName)}`);
+  }
+  const appFlags = ['app-cwd', 'app-env', 'app-ready', 'app-start-timeout'].filter((name) => values[name] !== undefined);
+  if (target !== undefined) {
+    const clash = ['app', 'server', 'servers', 'store', 'balancer', 'fault', ...appFlags].find((name) => values[name] !== undefined && !(Array.isArray(values[name]) && values[name].length === 0));
+    if (clash) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${clash}: not with --target (session-lab starts nothing for a running system), got both`);
+  } else if (values['backend-header'] !== undefined) {
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--backend-header: only with --target (session-lab\'s own balancer names the backend), got it without');
+  }
+  if (str('app') !== undefined && server !== undefined) throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--server: not with --app (one or the other), got both');
+  if (str('app') === undefined && appFlags.length) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${appFlags[0]}: only with --app COMMAND, got it without`);
+  let app: AppCommand | undefined;
+  if (str('app') !== undefined) {
+    const env: Record<string, string> = {};
+    for (const pair of (values['app-env'] as string[] | undefined) ?? []) {
+      const eq = pair.indexOf('=');
+      if (eq < 1) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--app-env: expected KEY=VALUE, got ${JSON.stringify(pair)}`);
+      env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    app = validateApp(
+      {
+        command: str('app')!,
+        cwd: str('app-cwd'),
+        env,
+        ready: str('app-ready'),
+        startTimeoutMs: durationFlag('app-start-timeout', str('app-start-timeout')),
+        cookieName,
+      },
+      'cli',
+    );
+  } else if (server === 'express') {
+    app = expressServerApp();
+  }
+  return { app, target, backendHeader: str('backend-header'), cookieName };
+}
+
 async function commandRun(args: string[]): Promise<number> {
   const { values, positionals, tokens } = parseArgs({
     args,
@@ -185,12 +245,21 @@ async function commandRun(args: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       history: { type: 'string' },
       'history-raw': { type: 'boolean', default: false },
+      app: { type: 'string' },
+      'app-cwd': { type: 'string' },
+      'app-env': { type: 'string', multiple: true },
+      'app-ready': { type: 'string' },
+      'app-start-timeout': { type: 'string' },
+      server: { type: 'string' },
+      'cookie-name': { type: 'string' },
+      target: { type: 'string' },
+      'backend-header': { type: 'string' },
     },
   });
   if (positionals.length !== 1) {
     throw new HarnessError('SLAB_ERR_OPTION_INVALID', `run: expected one scenario name or file, got ${positionals.length ? cutValue(positionals.join(' ')) : 'none'}`);
   }
-  refuseRepeated(tokens, ['fault']);
+  refuseRepeated(tokens, ['fault', 'app-env']);
   if (values.duration !== undefined && values.requests !== undefined) {
     throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--duration and --requests: expected one bound for the run, got both');
   }
@@ -220,6 +289,7 @@ async function commandRun(args: string[]): Promise<number> {
     historyFile: values.history,
     historyRaw: values['history-raw'],
   };
+  const own = ownAppFlags(values);
   const scenario = loadScenario(positionals[0]);
   const plan = planRun(scenario, { fixed: values.fixed, cluster: cliCluster, faults });
   checkClientKind(runOptions.clientKind ?? 'virtual-user', {
@@ -231,13 +301,22 @@ async function commandRun(args: string[]): Promise<number> {
   });
   // Streaming to a file: keep nothing per request in memory.
   const clusterOptions = values.history ? { ...plan.cluster, recordProxyHistory: false, recordBackendLog: false } : plan.cluster;
+  const app = own.app ?? (own.cookieName && clusterOptions.app ? { ...clusterOptions.app, cookieName: own.cookieName } : clusterOptions.app);
+  const start = own.target ? async <T>(_: ClusterOptions, use: (cluster: StartedCluster) => Promise<T>) => use(connectTarget({ url: own.target!, cookieName: own.cookieName })) : withCluster;
 
-  return withCluster(clusterOptions, async (cluster) => {
+  return start({ ...clusterOptions, app }, async (cluster) => {
     const progress = progressLine();
-    const result = await runScenario(cluster, scenario, { ...runOptions, client: plan.client, fixed: plan.fixed, signal: interrupt.signal, onProgress: progress.update });
+    const result = await runScenario(cluster, scenario, {
+      ...runOptions,
+      backendHeader: own.backendHeader,
+      client: plan.client,
+      fixed: plan.fixed,
+      signal: interrupt.signal,
+      onProgress: progress.update,
+    });
     progress.done();
     if (values.json) process.stdout.write(`${JSON.stringify(runToJson(result))}\n`);
-    else process.stdout.write(`${formatRun(result, { cookieName: cluster.options.session.cookieName })}\n`);
+    else process.stdout.write(`${formatRun(result, { cookieName: cluster.history.topology.cookieName || cluster.options.session.cookieName })}\n`);
     return result.passed ? 0 : 1;
   });
 }
@@ -267,6 +346,7 @@ async function commandCompare(args: string[]): Promise<number> {
       requests: { type: 'string' },
       format: { type: 'string' },
       fixed: { type: 'boolean', default: false },
+      server: { type: 'string' },
     },
   });
   refuseRepeated(tokens, []);
@@ -289,6 +369,7 @@ async function commandCompare(args: string[]): Promise<number> {
     users: integerFlag('users', values.users, 1, 100_000),
     requests: integerFlag('requests', values.requests, 1, 10_000_000),
     fixed: values.fixed,
+    app: choiceFlag('server', values.server, ['reference', 'express'] as const) === 'express' ? expressServerApp() : undefined,
     signal: interrupt.signal,
     withCluster,
     onStart: (label) => process.stderr.write(`[${++done}/${total}] ${scenario.name} on ${label}…\n`),

@@ -16,6 +16,8 @@ export interface Site {
   httpsPort: number | undefined;
   /** PEM certificate the https listener presents. */
   ca: string | undefined;
+  /** A real system (--target): every hostname resolves as usual, nothing is redirected to a balancer. */
+  direct?: boolean;
 }
 
 export interface NetworkOptions {
@@ -44,7 +46,7 @@ export function createSiteDispatcher(site: Site, { connections = 256, localAddre
     localAddress,
     connect(options, callback) {
       const { hostname, protocol } = options;
-      if (hostname === 'localhost' || isIP(hostname)) {
+      if (site.direct || hostname === 'localhost' || isIP(hostname)) {
         connector(options, callback);
         return;
       }

@@ -6,6 +6,7 @@
 import type { EngineName } from '../balancer/engine/engine.js';
 import type { FrontName } from '../balancer/front.js';
 import type { Runtime } from '../backend/runtime.js';
+import type { AppCommand } from '../backend/command-launcher.js';
 import { startCluster as defaultStartCluster, type ClusterOptions, type StartedCluster, type StoreKind } from '../cluster.js';
 import { countAnomalies, type AnomalyKind } from '../consistency/check.js';
 import type { ResetCause } from '../diagnosis/diagnose.js';
@@ -31,6 +32,8 @@ export interface CompareOptions {
   requests?: number;
   /** Leave the scenario's misconfiguration out. */
   fixed?: boolean;
+  /** Run this app (a command, e.g. the Express server) on every row instead of the reference server. */
+  app?: AppCommand;
   signal?: AbortSignal;
   /** Called as each row is ready (for progress). */
   onRow?: (row: CompareRow) => void;
@@ -85,7 +88,7 @@ export async function compare(scenario: Scenario, options: CompareOptions): Prom
         options.onStart?.(`${store} + ${balancer} + ${fault}`);
         const plan = planRun(scenario, {
           fixed: options.fixed,
-          cluster: { store, balancer, servers: options.servers, runtime: options.runtime, proxyEngine: options.proxyEngine },
+          cluster: { store, balancer, servers: options.servers, runtime: options.runtime, proxyEngine: options.proxyEngine, ...(options.app ? { app: options.app } : {}) },
           faults: fault === 'none' ? [] : [fault],
         });
         const row = await withCluster(plan.cluster, async (cluster) => {

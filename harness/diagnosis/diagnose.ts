@@ -25,6 +25,7 @@ import { renderEvidence, type Evidence } from './evidence.js';
 import { balancerNotes, delivered, lifetimeAttribute, lostSetCookie } from './lost-cookie.js';
 import { unknownIdFinding } from './store-loss.js';
 import { describe, hashOf, sentAfter, traceSessions, type SessionTrace } from './trace.js';
+import { diagnoseBlackBox, isBlackBox } from './black-box.js';
 
 export { NAMED_CAUSES, RESET_CAUSES } from './causes.js';
 export type { ResetCause } from './causes.js';
@@ -75,6 +76,8 @@ function sequences(requests: readonly RequestRecord[]): RequestRecord[][] {
 }
 
 export function diagnose(history: History): Verdict[] {
+  // Apps that do not report their sessions are read off the wire instead (black-box.ts).
+  if (isBlackBox(history)) return diagnoseBlackBox(history);
   const { topology } = history;
   const cookieName = topology.cookieName;
   const balancer = topology.balancer;

@@ -63,7 +63,9 @@ export type Evidence =
   | { kind: 'ttl-ran-out'; session: string; ttlMs: number; lastWriteStep: number; sinceWriteMs: number; goneByMs: number; before?: EventFact; readsNotRefreshing?: number; cookieLifetime?: string }
   | ({ kind: 'store-lost'; loss: EventFact; aliveUntilMs: number } & Created)
   | ({ kind: 'ttl-or-loss'; ttlMs: number; aliveUntilMs: number; goneByMs: number; loss: EventFact } & Created)
-  | ({ kind: 'store-forgot'; where: string; sinceWriteMs: number; ttlMs: number } & Created);
+  | ({ kind: 'store-forgot'; where: string; sinceWriteMs: number; ttlMs: number } & Created)
+  /** An app that reports nothing: what the wire proves (black-box.ts), with the backends it names. */
+  | { kind: 'wire'; text: string; backend: string | undefined; issuedBy?: string; session?: string };
 
 export type EvidenceKind = Evidence['kind'];
 
@@ -93,6 +95,8 @@ const made = (m: Made) => `${m.backend} made ${label(m.session)} at step ${m.ste
 /** The one text rendering of evidence. */
 export function renderEvidence(e: Evidence): string {
   switch (e.kind) {
+    case 'wire':
+      return e.text;
     case 'withheld-by-client':
       return e.rule;
     case 'not-sent':

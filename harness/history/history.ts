@@ -2,6 +2,7 @@ import type { BackendLogLine } from '../backend/backend-process.js';
 import type { SessionSettings } from '../../servers/config.js';
 import type { ProxyRecord } from '../balancer/proxy.js';
 import type { StoreKind } from '../store/provision-store.js';
+import type { BlackBoxRules } from '../diagnosis/wire-view.js';
 
 /**
  * The one history every hop writes into. The diagnosis is a pure function
@@ -85,6 +86,13 @@ export interface RequestRecord {
   /** What the backend itself received and returned, from the tap in front of it, joined by request id (when taps run). */
   tap?: TapRecord;
 
+  /** Black-box apps: the response's Location header (a redirect to the login page says "log in first"). */
+  location?: string;
+  /** Black-box apps: the backend named by the header the system exposes (--backend-header). */
+  servedBy?: string;
+  /** Black-box apps: this request sent again, right after, straight to a backend with the same cookies (diagnosis/witness.ts). */
+  witnesses?: Witness[];
+
   /** Scenario context: a reset is expected here (true, or the cause expected). */
   resetExpected: boolean | string;
   /** Expectations of the step that did not hold. */
@@ -117,6 +125,24 @@ export interface TapRecord {
   setCookie: string[];
   durationMs: number;
   /** Set when the backend could not be reached or broke off. */
+  error?: string;
+}
+
+/**
+ * A witness: the same request sent again, right after its answer, straight
+ * to one backend with the Cookie header the original carried. It shows
+ * whether that backend still accepted the session at that later time.
+ */
+export interface Witness {
+  backend: string;
+  method: string;
+  path: string;
+  time: number;
+  status: number;
+  /** A Set-Cookie that replaced the session cookie (its value is not kept). */
+  newId: boolean;
+  location?: string;
+  responseBody?: string;
   error?: string;
 }
 
@@ -154,6 +180,8 @@ export interface Topology {
   site: string;
   session: SessionSettings;
   faults: string[];
+  /** How a black-box app's answers are read (the scenario's `blackBox` block); see diagnosis/wire-view.ts. */
+  blackBox?: BlackBoxRules;
 }
 
 export interface History {

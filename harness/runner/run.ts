@@ -29,6 +29,8 @@ import { planRun } from '../scenario/plan.js';
 import type { Scenario, ScenarioClient, ScenarioStep } from '../scenario/schema.js';
 import { proxyRecordFromTap } from '../tap/join.js';
 import { checkExpectations } from './expectations.js';
+import { BLACK_BOX_DEFAULTS, detectSessionCookie, type BlackBoxRules } from '../diagnosis/wire-view.js';
+import { sendWitnesses } from './witnesses.js';
 import { expandSteps, fill, requestsPerRun, stepUrl } from './steps.js';
 import { Tally, type ExpectationFailure } from './tally.js';
 
@@ -82,6 +84,8 @@ export interface RunOptions {
   historyFile?: string;
   /** Keep cookie values, session ids and passwords in the history file as sent (default: hashed and redacted, harness/history/redact.ts). */
   historyRaw?: boolean;
+  /** A response header that names the backend (e.g. X-Served-By), for systems session-lab did not start (--target). */
+  backendHeader?: string;
 }
 
 /** Bodies kept in the history, for the consistency checker; larger ones are left out. */
@@ -152,6 +156,20 @@ function numericHeaders<K extends string>(headers: Record<string, string | strin
   return out;
 }
 
+/**
+ * A cookie value as servers read it (and as the Cookie header is parsed):
+ * percent-decoded. The jar keeps values as set — express-session's signed
+ * ids arrive as `s%3A…` — so jar and header readings of one id must agree.
+ */
+function serverReading(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 /** Appends JSON lines to a file, one writer at a time, waiting for the disk when it is behind. */
 class LineWriter {
   readonly #out: WriteStream;
@@ -201,7 +219,11 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   const policy = { cookies: client.cookies, secureOnLocal: client.secureOnLocal };
   const steps = expandSteps(scenario);
   const perRun = requestsPerRun(steps);
-  const cookieName = cluster.options.session.cookieName;
+  // A foreign app's session cookie may be unknown until its first Set-Cookie names it.
+  let cookieName: string | undefined = cluster.history.topology.cookieName || undefined;
+  const blackBox = resolveBlackBox(scenario.blackBox);
+  cluster.history.topology.blackBox = blackBox;
+  const backendHeader = options.backendHeader?.toLowerCase();
   const runId = randomBytes(3).toString('hex');
   const planned = repeat === OPEN_ENDED_REPEAT ? undefined : users * repeat * perRun;
   const total = options.maxRequests !== undefined ? Math.min(options.maxRequests, planned ?? Infinity) : planned;
@@ -276,13 +298,21 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
       linkError = (error as Error).message;
     }
     if (vu instanceof ChromiumUser) await vu.refresh();
-    const sessionIdInJar = vu.cookieValue(cookieName);
-    const withheld = url ? vu.explainWithheld(cookieName, url, method, step.from) : undefined;
+    const sessionIdInJar = cookieName ? serverReading(vu.cookieValue(cookieName)) : undefined;
+    const withheld = url && cookieName ? vu.explainWithheld(cookieName, url, method, step.from) : undefined;
     const time = Date.now();
     const exchange: ClientExchange = linkError
       ? { status: 0, headers: {}, body: '', cookieSent: undefined, setCookie: [], refused: [], durationMs: 0, error: linkError }
       : await vu.send({ method, url, headers, body, from: step.from });
-    const sessionIdAfter = vu.cookieValue(cookieName);
+    if (!cookieName) {
+      cookieName = detectSessionCookie(exchange.setCookie);
+      if (cookieName) cluster.history.topology.cookieName = cookieName;
+    }
+    const sessionIdAfter = cookieName ? serverReading(vu.cookieValue(cookieName)) : undefined;
+    const proxy = cluster.takeProxyRecord(requestId);
+    const tap = cluster.takeTapRecord(requestId);
+    const servedBy = backendHeader ? header(exchange.headers, backendHeader) : undefined;
+    const location = header(exchange.headers, 'location');
     const sessionUser = header(exchange.headers, 'x-session-user');
     const reset = step.expect?.reset;
     const record: RequestRecord = {
@@ -298,7 +328,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
       time,
       durationMs: exchange.durationMs,
       cookieSent: exchange.cookieSent,
-      sessionIdSent: exchange.cookieSent ? parseCookie(exchange.cookieSent)[cookieName] : undefined,
+      sessionIdSent: exchange.cookieSent && cookieName ? parseCookie(exchange.cookieSent)[cookieName] : undefined,
       sessionIdInJar,
       withheld,
       status: exchange.status,
@@ -309,7 +339,8 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
       sessionIdAfter,
       jarAfter: vu.contents(),
       error: exchange.error,
-      backend: header(exchange.headers, 'x-backend'),
+      // Foreign apps do not say who they are: the balancer's choice (when it reached one), or their own header.
+      backend: header(exchange.headers, 'x-backend') ?? (proxy?.error ? undefined : (proxy?.backend ?? tap?.backend ?? servedBy)),
       sessionStatus: header(exchange.headers, 'x-session-status'),
       sessionUser,
       backendSessionHash: header(exchange.headers, 'x-session-id-hash'),
@@ -317,8 +348,10 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
       sessionCookie: header(exchange.headers, 'x-session-cookie'),
       expiredBy: header(exchange.headers, 'x-session-expired'),
       ...numericHeaders(exchange.headers, { expiredAfterMs: 'x-session-expired-after', expiredLimitMs: 'x-session-expired-limit' }),
-      proxy: cluster.takeProxyRecord(requestId),
-      tap: cluster.takeTapRecord(requestId),
+      proxy,
+      tap,
+      ...(location ? { location } : {}),
+      ...(servedBy ? { servedBy } : {}),
       // --fixed: the misconfiguration is gone, and with it the resets it caused; a logout stays.
       resetExpected: reset === undefined || (fixed && scenario.misconfiguration && reset !== 'logout') ? false : reset === 'logout' ? 'code' : reset,
       failures: checkExpectations(step.expect, { exchange, sessionUser, sessionIdBefore: sessionIdInJar, sessionIdAfter }),
@@ -357,6 +390,10 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
           }),
         );
         for (const { record } of sent) records.push(record);
+        // A black-box app answered "log in first": ask the backend that issued the id, right away, whether it still has it.
+        if (cookieName && cluster.backends.length && sent.every(({ record }) => record.sessionStatus === undefined)) {
+          await sendWitnesses(cluster, records, cookieName, blackBox, new Set(sent.map(({ record }) => record)));
+        }
         previousBody = sent[sent.length - 1].body;
       }
     } finally {
@@ -436,5 +473,19 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     passed: tally.failuresTotal === 0 && completed,
     records: tally.records,
     ...(options.historyFile ? { historyFile: options.historyFile } : {}),
+  };
+}
+
+/** A scenario's `blackBox` block over the defaults. */
+export function resolveBlackBox(given: Scenario['blackBox']): BlackBoxRules {
+  const loginPath = given?.loginPath ?? BLACK_BOX_DEFAULTS.loginPath;
+  return {
+    loginPath,
+    logoutPath: given?.logoutPath ?? BLACK_BOX_DEFAULTS.logoutPath,
+    loginRequired: {
+      status: given?.loginRequired?.status ?? BLACK_BOX_DEFAULTS.loginRequired.status,
+      redirectTo: given?.loginRequired?.redirectTo ?? loginPath,
+      ...(given?.loginRequired?.bodyContains ? { bodyContains: given.loginRequired.bodyContains } : {}),
+    },
   };
 }

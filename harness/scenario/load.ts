@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname, join, relative, resolve } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { HarnessError } from '../errors.js';
 import { SCENARIOS_DIR } from '../util/paths.js';
@@ -46,7 +46,12 @@ export function parseScenario(data: unknown, file: string): LoadedScenario {
     const more = issues.length > shown.length ? `; and ${issues.length - shown.length} more problem${issues.length - shown.length > 1 ? 's' : ''}` : '';
     throw invalid(`${where}: ${shown.join('; ')}${more}`);
   }
-  return { ...result.data, file };
+  const scenario = result.data;
+  // An app's directory is the scenario file's own unless it says otherwise, and relative to it.
+  for (const cluster of [scenario.cluster, scenario.misconfiguration?.cluster]) {
+    if (cluster?.app) cluster.app = { ...cluster.app, cwd: resolve(dirname(resolve(file)), cluster.app.cwd ?? '.') };
+  }
+  return { ...scenario, file };
 }
 
 function invalid(message: string, cause?: unknown): HarnessError {

@@ -46,6 +46,30 @@ const FaultSpec = z.string().superRefine((spec, ctx) => {
   }
 });
 
+/** The user's own app, run from a command (harness/backend/command-launcher.ts). */
+export const AppSchema = z.strictObject({
+  command: z.string().min(1, { message: 'expected a shell command, e.g. "node app.js"' }),
+  /** Relative to the scenario file. */
+  cwd: z.string().min(1).optional(),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'expected an environment variable name' }), z.string()).optional(),
+  ready: z.string().startsWith('/', { message: 'expected a path starting with "/"' }).optional(),
+  startTimeoutMs: z.number().int().min(1).max(600_000).optional(),
+  cookieName: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { message: 'expected an RFC 6265 cookie name' }).optional(),
+});
+
+/** How a black-box app's answers are read (diagnosis/wire-view.ts). */
+export const BlackBoxSchema = z.strictObject({
+  loginPath: z.string().startsWith('/').optional(),
+  logoutPath: z.string().startsWith('/').optional(),
+  loginRequired: z
+    .strictObject({
+      status: z.array(z.number().int().min(100).max(599)).min(1).optional(),
+      redirectTo: z.string().startsWith('/').optional(),
+      bodyContains: z.string().min(1).optional(),
+    })
+    .optional(),
+});
+
 export const ClusterSchema = z.strictObject({
   servers: z.number().int().min(1).max(64).optional(),
   store: z.enum(['memory', 'redis', 'redis-locking']).optional(),
@@ -55,6 +79,8 @@ export const ClusterSchema = z.strictObject({
   session: SessionSettingsSchema.optional(),
   /** Cookie faults at the balancer, as for --fault. */
   faults: z.array(FaultSpec).optional(),
+  /** Run the user's app (a command) instead of the reference server. */
+  app: AppSchema.optional(),
 });
 
 export const ClientSchema = z.strictObject({
@@ -186,6 +212,8 @@ export const ScenarioSchema = z.strictObject({
   fix: z.string().optional(),
   cluster: ClusterSchema.optional(),
   client: ClientSchema.optional(),
+  /** How a black-box app says "log in first", and its login and logout paths. */
+  blackBox: BlackBoxSchema.optional(),
   misconfiguration: MisconfigurationSchema.optional(),
   steps: z
     .array(StepSchema)

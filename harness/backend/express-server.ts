@@ -1,0 +1,26 @@
+/**
+ * `--server express`: the bundled Express + express-session server
+ * (servers/express/server.ts), run through the app-from-a-command path
+ * like any user's app.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { HarnessError } from '../errors.js';
+import { PACKAGE_ROOT } from '../util/paths.js';
+import type { AppCommand } from './command-launcher.js';
+
+export const EXPRESS_SERVER_SCRIPT = join(PACKAGE_ROOT, 'dist', 'servers', 'express', 'server.js');
+
+/** The app command for the Express server; `env` sets its knobs (SESSION_SECRET, ROLLING…). */
+export function expressServerApp(env: Record<string, string> = {}): AppCommand {
+  if (!existsSync(EXPRESS_SERVER_SCRIPT)) {
+    throw new HarnessError('SLAB_ERR_BACKEND_START', `${EXPRESS_SERVER_SCRIPT} is missing: run "npm run build" (npm ci does it) first`);
+  }
+  return {
+    command: `"${process.execPath}" "${EXPRESS_SERVER_SCRIPT}"`,
+    // One secret for all replicas, as a correct deployment has; a scenario may take it away.
+    env: { SESSION_SECRET: 'session-lab-express-shared-secret', ...env },
+    ready: '/health',
+    cookieName: env.SESSION_COOKIE ?? 'connect.sid',
+  };
+}

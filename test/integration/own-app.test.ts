@@ -1,0 +1,102 @@
+/**
+ * An ordinary Express 4 + express-session app session-lab has never seen
+ * (test/fixtures/express-app/app.js: reads PORT and REDIS_URL, knows
+ * nothing of session-lab), run with `--app "node app.js" --servers 3` and
+ * its own scenario. Its answers carry no session report, so every verdict
+ * is the black-box diagnosis's.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startCluster } from '../../harness/cluster.js';
+import { runScenario } from '../../harness/runner/run.js';
+import { loadScenario } from '../../harness/scenario/load.js';
+import { planRun } from '../../harness/scenario/plan.js';
+import { runCli } from '../helpers/cli.js';
+import { isAlive, waitForNoMarked } from '../helpers/processes.js';
+
+const APP_DIR = join(import.meta.dirname, '..', 'fixtures', 'express-app');
+const SCENARIO = join(APP_DIR, 'login-account.yaml');
+
+async function runFixture(store: 'memory' | 'redis', env: Record<string, string> = {}) {
+  const scenario = loadScenario(SCENARIO);
+  const plan = planRun(scenario, { cluster: { store } });
+  await using cluster = await startCluster({ ...plan.cluster, app: { ...plan.cluster.app!, env } });
+  const result = await runScenario(cluster, scenario, { users: 4, client: plan.client });
+  return { result, pids: cluster.backends.map((b) => b.pid!) };
+}
+
+describe('your own app, from a command', () => {
+  it('memory store: each reset is replication, naming the backend that issued the id and the one that refused it', async () => {
+    const { result, pids } = await runFixture('memory', { SESSION_SECRET: 'one-secret-for-all' });
+    expect(result.passed).toBe(false);
+    const unexpected = result.resets.filter((v) => !v.expected);
+    expect(unexpected.length).toBeGreaterThan(0);
+    const replication = unexpected.filter((v) => v.cause === 'replication');
+    expect(replication.length).toBeGreaterThan(0);
+    // Never a wrong cause: what is not replication is unclassified (nothing else can be proven here).
+    for (const verdict of unexpected) expect(['replication', 'unclassified']).toContain(verdict.cause);
+    for (const verdict of replication) {
+      const match = /issued by (app-\d) at step \d+ \(POST \/login\); the request carrying it went to (app-\d)/.exec(verdict.evidence);
+      expect(match, verdict.evidence).not.toBeNull();
+      expect(match![1]).not.toBe(match![2]);
+      expect(verdict.backend).toBe(match![2]);
+    }
+    // The cookie name was detected from the app's first Set-Cookie.
+    expect(result.records.some((r) => r.sessionIdSent !== undefined)).toBe(true);
+    // The replicas (and anything they started) are gone with the cluster.
+    expect(pids.filter(isAlive)).toEqual([]);
+  });
+
+  it('connect-redis with one secret: no reset, every expectation holds', async () => {
+    const { result } = await runFixture('redis', { SESSION_SECRET: 'one-secret-for-all' });
+    expect(result.resets.filter((v) => !v.expected)).toEqual([]);
+    expect(result.failures).toEqual([]);
+    expect(result.passed).toBe(true);
+  });
+
+  it('connect-redis with a secret per replica: the resets are named replication (configuration not replicated), never another cause', async () => {
+    const { result } = await runFixture('redis');
+    const unexpected = result.resets.filter((v) => !v.expected);
+    expect(unexpected.length).toBeGreaterThan(0);
+    expect(unexpected.some((v) => v.cause === 'replication')).toBe(true);
+    for (const verdict of unexpected) expect(['replication', 'unclassified']).toContain(verdict.cause);
+  });
+
+  it('the CLI runs it: --app, --app-cwd, --app-env, --store redis', async () => {
+    const { code, stdout, stderr, marker } = await runCli(['run', SCENARIO, '--app', 'node app.js', '--app-cwd', APP_DIR, '--app-env', 'SESSION_SECRET=s3cret', '--store', 'redis', '--users', '2']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain('PASSED');
+    expect(await waitForNoMarked(marker)).toEqual([]);
+  });
+});
+
+describe('an app that never gets ready, or crashes', () => {
+  it('crashing: exit 3 naming the command and the replica, quoting its last output; nothing left running', async () => {
+    const { code, stderr, marker } = await runCli(['run', SCENARIO, '--app', 'node -e "console.log(\'booting\'); console.error(\'Error: secret missing\'); process.exit(1)"', '--servers', '2']);
+    expect(code).toBe(3);
+    expect(stderr).toContain('SLAB_ERR_APP_START');
+    expect(stderr).toMatch(/replica app-[12]/);
+    expect(stderr).toContain('exited with code 1');
+    expect(stderr).toContain('| Error: secret missing');
+    expect(await waitForNoMarked(marker)).toEqual([]);
+  });
+
+  it('never ready: exit 3 after the start-up timeout, quoting its last output; nothing left running', async () => {
+    const { code, stderr, marker } = await runCli(['run', SCENARIO, '--app', 'node -e "console.log(\'listening on a port of my own\'); setInterval(() => {}, 1000)"', '--app-start-timeout', '1s', '--servers', '2']);
+    expect(code).toBe(3);
+    expect(stderr).toContain('SLAB_ERR_APP_START');
+    expect(stderr).toMatch(/replica app-[12]: not ready within 1000 ms/);
+    expect(stderr).toContain('| listening on a port of my own');
+    expect(await waitForNoMarked(marker)).toEqual([]);
+  });
+
+  it('bad flags are refused before anything starts (exit 2)', async () => {
+    const missingDir = await runCli(['run', SCENARIO, '--app', 'node app.js', '--app-cwd', join(APP_DIR, 'no-such-dir')]);
+    expect(missingDir.code).toBe(2);
+    expect(missingDir.stderr).toContain('--app-cwd: expected an existing directory');
+    const badEnv = await runCli(['run', SCENARIO, '--app', 'node app.js', '--app-env', 'NOEQUALS']);
+    expect(badEnv.code).toBe(2);
+    expect(badEnv.stderr).toContain('--app-env: expected KEY=VALUE');
+  });
+});
