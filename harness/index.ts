@@ -18,6 +18,8 @@ export type { RealBalancerName } from './balancer/real-front.js';
 export { startTap } from './tap/tap.js';
 export type { StartedTap, StartTapOptions } from './tap/tap.js';
 export { proxyRecordFromTap } from './tap/join.js';
+export { ENGINE_NAMES, DEFAULT_ENGINE } from './balancer/engine/engine.js';
+export type { EngineName } from './balancer/engine/engine.js';
 export type { StartedBackend, BackendLogLine } from './backend/backend-process.js';
 export { provisionRedis } from './redis/provision.js';
 export { containerLauncher } from './backend/container-launcher.js';
