@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { NGINX_TEMPLATE } from '../../harness/balancer/config-template.js';
+import { timeoutBudgetMs } from '../../harness/util/budget.js';
 import type { RunResult } from '../../harness/runner/run.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { descendantsOf, waitForDescendants, waitForGone, waitForNoMarked } from '../helpers/processes.js';
@@ -131,7 +132,8 @@ describe.concurrent('cookie faults behind real nginx', () => {
 });
 
 describe.concurrent('the command line', () => {
-  test('compare memory and Redis behind round-robin, nginx and HAProxy cookie-insert: 6 rows, resets only where sessions are in memory and not sticky', async () => {
+  // Six clusters one after another: each may take the budget to start and again to run.
+  test('compare memory and Redis behind round-robin, nginx and HAProxy cookie-insert: 6 rows, resets only where sessions are in memory and not sticky', { timeout: 12 * timeoutBudgetMs() }, async () => {
     const cli = await runCli(['compare', '--scenario', 'login-browse', '--stores', 'memory,redis', '--balancers', 'round-robin,nginx,haproxy:cookie-insert', '--format', 'json']);
     expect(cli.code).toBe(0);
     const parsed = JSON.parse(cli.stdout) as { rows?: unknown[] } | unknown[];
@@ -203,11 +205,12 @@ describe.concurrent('the command line', () => {
     expect(await waitForNoMarked(cli.marker)).toEqual([]);
   });
 
-  test('SIGKILL of the harness: nginx, HAProxy and the taps die with it', async () => {
+  // Two CLIs one after another, each starting backends and a balancer on a busy machine.
+  test('SIGKILL of the harness: nginx, HAProxy and the taps die with it', { timeout: 8 * timeoutBudgetMs() }, async () => {
     for (const balancer of ['nginx', 'haproxy']) {
       const cli = startCli(['run', 'login-browse', '--balancer', balancer, '--users', '50', '--repeat', '1000']);
       // 3 backends, the keeper, the balancer, the keeper's reader.
-      const tree = await waitForDescendants(cli.child.pid!, 6);
+      const tree = await waitForDescendants(cli.child.pid!, 6, 3 * timeoutBudgetMs());
       expect(descendantsOf(cli.child.pid!).length).toBeGreaterThanOrEqual(6);
       cli.child.kill('SIGKILL');
       await cli.done;
