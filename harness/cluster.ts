@@ -9,7 +9,7 @@
  *   (balancer/front.ts)     ──▶ app-N ┘
  *                     (backend/launcher.ts)
  */
-import { isCookieName } from './util/token.js';
+import { ClusterSchema } from './scenario/schema.js';
 import { randomBytes } from 'node:crypto';
 import { SESSION_DEFAULTS, type SessionSettings } from '../servers/config.js';
 import type { BackendLogLine, StartedBackend } from './backend/backend-process.js';
@@ -19,18 +19,18 @@ import { commandLauncher, validateApp, type AppCommand } from './backend/command
 import { makeCertificate } from './balancer/certificate.js';
 import { DEFAULT_ENGINE, ENGINE_NAMES, type EngineName } from './balancer/engine/engine.js';
 import { isEngineName } from './balancer/engine/engines.js';
-import { checkFront, FRONT_NAMES, isFrontName, startFront, type FrontName, type StartedFront } from './balancer/front.js';
+import { checkFront, startFront, type FrontName, type StartedFront } from './balancer/front.js';
 import { isRealBalancer, REAL_BALANCER_NAMES } from './balancer/real-front.js';
 import type { ProxyRecord, TlsMaterial } from './balancer/proxy.js';
 import type { BalancerTarget } from './balancer/strategy.js';
 import type { Site } from './client/network.js';
 import type { ClusterControl } from './cluster-control.js';
 import { HarnessError } from './errors.js';
-import { isScheduledFault, parseFault, validateFault } from './fault/faults.js';
+import { isScheduledFault, parseFault } from './fault/faults.js';
 import type { CookieFault } from './fault/fault.js';
 import type { ClusterEvent, History, TapRecord } from './history/history.js';
 import type { ProvisionedRedis } from './redis/provision.js';
-import { provisionStore, STORE_KINDS, type ProvisionedStore, type StoreKind } from './store/provision-store.js';
+import { provisionStore, type ProvisionedStore, type StoreKind } from './store/provision-store.js';
 
 export { STORE_KINDS, type StoreKind } from './store/provision-store.js';
 
@@ -130,28 +130,19 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
   const fail = (field: string, value: unknown, expected: string): never => {
     throw new HarnessError('SLAB_ERR_OPTION_INVALID', `${field}: expected ${expected}, got ${JSON.stringify(value)}`);
   };
-  if (!Number.isInteger(top.servers) || top.servers < 1 || top.servers > 64) fail('servers', top.servers, 'an integer from 1 to 64');
-  if (!STORE_KINDS.includes(top.store)) fail('store', top.store, STORE_KINDS.join(' | '));
-  if (!isFrontName(top.balancer)) fail('balancer', top.balancer, FRONT_NAMES.join(' | '));
+  // What a scenario's cluster may say is written down once, in the scenario schema; only the library's own options are checked here.
+  const checked = ClusterSchema.safeParse({ servers: top.servers, store: top.store, balancer: top.balancer, https: top.https, session: defined(options.session), faults: options.faults ? [...options.faults] : undefined });
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    const value = issue.path.reduce<unknown>((at, key) => (at as Record<PropertyKey, unknown> | undefined)?.[key], { ...top, session: options.session, faults: options.faults });
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `${issue.path.join('.')}: ${issue.message}, got ${JSON.stringify(value)}`);
+  }
   if (top.balancerConfig !== undefined && !isRealBalancer(top.balancer)) fail('balancerConfig', top.balancerConfig, `a balancer that reads a config file (${REAL_BALANCER_NAMES.join(' | ')}), not ${top.balancer}`);
   if (!isEngineName(top.proxyEngine)) fail('proxyEngine', top.proxyEngine, ENGINE_NAMES.join(' | '));
-  if (typeof top.https !== 'boolean') fail('https', top.https, 'true or false');
   if (!RUNTIMES.includes(top.runtime)) fail('runtime', top.runtime, RUNTIMES.join(' | '));
   if (!HOSTNAME.test(top.site)) fail('site', top.site, 'a lower-case DNS name with a dot, e.g. shop.example.test');
-  if (!isCookieName(session.cookieName)) fail('session.cookieName', session.cookieName, 'an RFC 6265 cookie name (a token)');
-  for (const key of ['ttlMs', 'idleTimeoutMs', 'absoluteTimeoutMs', 'cookieMaxAgeMs'] as const) {
-    const value = session[key];
-    if (!(Number.isFinite(value) && value >= (key === 'ttlMs' ? 1 : 0))) fail(`session.${key}`, value, key === 'ttlMs' ? 'a positive number of ms' : 'a number of ms, 0 for off');
-  }
-  if (!['on', 'off', 'auto'].includes(session.secureCookie)) fail('session.secureCookie', session.secureCookie, 'on | off | auto');
-  if (!['http', 'https'].includes(session.partnerLinkScheme)) fail('session.partnerLinkScheme', session.partnerLinkScheme, 'http | https');
-  if (!['lax', 'strict', 'none'].includes(session.sameSite)) fail('session.sameSite', session.sameSite, 'lax | strict | none');
-  for (const key of ['trustProxy', 'rolling', 'regenerateKeepsData'] as const) {
-    if (typeof session[key] !== 'boolean') fail(`session.${key}`, session[key], 'true or false');
-  }
   const faultSpecs = [...(options.faults ?? [])];
   // Cookie faults go to the balancer; scheduled ones are the runner's.
-  for (const spec of faultSpecs) validateFault(spec, 'faults');
   const faults = faultSpecs.filter((spec) => !isScheduledFault(spec)).map((spec) => parseFault(spec, 'faults'));
   return {
     resolved: {
