@@ -210,8 +210,16 @@ describe.concurrent('the command line', () => {
     for (const balancer of ['nginx', 'haproxy']) {
       const cli = startCli(['run', 'login-browse', '--balancer', balancer, '--users', '50', '--repeat', '1000']);
       // 3 backends, the keeper, the balancer, the keeper's reader.
-      const tree = await waitForDescendants(cli.child.pid!, 6, 3 * timeoutBudgetMs());
-      expect(descendantsOf(cli.child.pid!).length).toBeGreaterThanOrEqual(6);
+      let tree: number[];
+      try {
+        tree = await waitForDescendants(cli.child.pid!, 6, 3 * timeoutBudgetMs());
+        expect(descendantsOf(cli.child.pid!).length).toBeGreaterThanOrEqual(6);
+      } catch (error) {
+        // Not started in time: stop it in order rather than leave a long run behind.
+        cli.child.kill('SIGTERM');
+        await cli.done;
+        throw error;
+      }
       cli.child.kill('SIGKILL');
       await cli.done;
       expect(await waitForGone(tree)).toEqual([]);
