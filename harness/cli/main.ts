@@ -11,7 +11,7 @@ import { ENGINE_NAMES, type EngineName } from '../balancer/engine/engine.js';
 import { BALANCER_NAMES } from '../balancer/strategies.js';
 import { FRONT_NAMES, type FrontName } from '../balancer/front.js';
 import { REAL_BALANCER_NAMES } from '../balancer/real-front.js';
-import { STORE_KINDS, startCluster, type ClusterOptions, type StartedCluster, type StoreKind } from '../cluster.js';
+import { CLUSTER_DEFAULTS, STORE_KINDS, startCluster, type ClusterOptions, type StartedCluster, type StoreKind } from '../cluster.js';
 import { HarnessError, isHarnessError } from '../errors.js';
 import { CLIENT_KINDS, checkClientKind, runScenario, type ClientKind, type RunProgress } from '../runner/run.js';
 import { validateFault, FAULT_USAGE } from '../fault/faults.js';
@@ -26,6 +26,8 @@ import { expressServerApp } from '../backend/express-server.js';
 import { connectTarget } from '../target/target.js';
 import { formatRun, formatScenarioList, runToJson } from './report.js';
 import { RUNTIMES, type Runtime } from '../backend/runtime.js';
+import { containerLauncher } from '../backend/container-launcher.js';
+import type { BackendLauncher } from '../backend/launcher.js';
 import { COMPARE_FORMATS, compare, formatComparison, type CompareFormat } from '../compare/compare.js';
 
 const USAGE = `session-lab — reproduce and explain web session resets behind a load balancer
@@ -48,6 +50,9 @@ Options for run:
                        {{listen}} and {{servers}} placeholders (see docker/nginx/nginx.conf.template)
   --runtime KIND       ${RUNTIMES.join(' | ')}: docker runs the servers and Redis as containers
                        through testcontainers (needs DOCKER_HOST; see docker/README.md)
+  --app-image IMAGE    run your app's image NAME[:TAG] as the servers (containers, host network;
+                       each replica gets PORT, HOST=127.0.0.1, BACKEND_ID, REDIS_URL)
+  --app-port P         the port the image's app listens on when it does not read PORT (one server only)
   --proxy-engine E     how session-lab's own balancer forwards: ${ENGINE_NAMES.join(' | ')} (default undici)
   --users N            virtual users, each with its own cookie jar (default 1)
   --repeat N           times each user runs the scenario, each time with a new jar (default 1)
@@ -221,6 +226,21 @@ function ownAppFlags(values: Record<string, string | boolean | string[] | undefi
   return { app, target, backendHeader: str('backend-header'), cookieName };
 }
 
+/** `--app-image` (and `--app-port`): the replicas are containers of the user's image; refused before anything starts. */
+function appImageLauncher(image: string | undefined, port: number | undefined, servers: number): BackendLauncher | undefined {
+  if (image === undefined) {
+    if (port !== undefined) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--app-port: only with --app-image, got --app-port ${port} without it`);
+    return undefined;
+  }
+  if (port !== undefined && servers > 1) {
+    throw new HarnessError(
+      'SLAB_ERR_OPTION_INVALID',
+      `--app-port ${port}: with host networking only one replica can listen on a fixed port, got ${servers} servers; drop --app-port if the app reads PORT, or use --servers 1`,
+    );
+  }
+  return containerLauncher({ image, port });
+}
+
 async function commandRun(args: string[]): Promise<number> {
   const { values, positionals, tokens } = parseArgs({
     args,
@@ -241,6 +261,8 @@ async function commandRun(args: string[]): Promise<number> {
       duration: { type: 'string' },
       requests: { type: 'string' },
       'client-addresses': { type: 'string' },
+      'app-image': { type: 'string' },
+      'app-port': { type: 'string' },
       client: { type: 'string' },
       json: { type: 'boolean', default: false },
       history: { type: 'string' },
@@ -301,10 +323,17 @@ async function commandRun(args: string[]): Promise<number> {
   });
   // Streaming to a file: keep nothing per request in memory.
   const clusterOptions = values.history ? { ...plan.cluster, recordProxyHistory: false, recordBackendLog: false } : plan.cluster;
-  const app = own.app ?? (own.cookieName && clusterOptions.app ? { ...clusterOptions.app, cookieName: own.cookieName } : clusterOptions.app);
+  const appLauncher = appImageLauncher(values['app-image'], integerFlag('app-port', values['app-port'], 1, 65_535), plan.cluster.servers ?? CLUSTER_DEFAULTS.servers);
+  if (appLauncher && (own.app || own.target)) {
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--app-image: not with ${own.target ? '--target' : '--app or --server'} (one app at a time), got both`);
+  }
+  // --app-image replaces the scenario's own app block, as every flag wins over the scenario.
+  const app = appLauncher
+    ? undefined
+    : (own.app ?? (own.cookieName && clusterOptions.app ? { ...clusterOptions.app, cookieName: own.cookieName } : clusterOptions.app));
   const start = own.target ? async <T>(_: ClusterOptions, use: (cluster: StartedCluster) => Promise<T>) => use(connectTarget({ url: own.target!, cookieName: own.cookieName })) : withCluster;
 
-  return start({ ...clusterOptions, app }, async (cluster) => {
+  return start({ ...clusterOptions, app, ...(appLauncher && { launcher: appLauncher }) }, async (cluster) => {
     const progress = progressLine();
     const result = await runScenario(cluster, scenario, {
       ...runOptions,
