@@ -20,11 +20,11 @@ describe('long runs', () => {
   test('a run bounded by time keeps users going, then stops by itself', async () => {
     const cluster = shared;
     const result = await runScenario(cluster, loadScenario('login-browse'), { users: 5, durationMs: 600 });
-    // How many passes fit in 600 ms depends on the machine; what does not:
-    // every user makes at least one pass, only whole passes are made, and the
-    // users keep going until the time is up (a run that stopped after the first
-    // passes would end early on a fast machine), then the run ends by itself.
-    expect(result.requests).toBeGreaterThanOrEqual(5 * 6);
+    // How many passes fit in 600 ms depends on the machine (at load 45 a user
+    // may not even start before the deadline); what does not: only whole
+    // passes are made, numbered in order, and the users keep going until the
+    // time is up (a run that stopped after the first passes would end early on
+    // a fast machine), then the run ends by itself.
     expect(result.requests % 6).toBe(0); // whole passes only
     expect(result.durationMs).toBeGreaterThanOrEqual(600);
     for (let user = 1; user <= 5; user++) {
