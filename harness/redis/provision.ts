@@ -100,7 +100,7 @@ export function checkRedisUrl(url: string, where: string): void {
 
 
 
-interface Keeper {
+export interface Keeper {
   /** The keeper's pid (it leads the process group). */
   pid: number;
   /** redis-server's own pid. */
@@ -113,8 +113,15 @@ interface Keeper {
  * `password` becomes its requirepass: a Redis on loopback is still reachable
  * by every local user, and it holds live sessions. It travels in the
  * keeper's environment (readable by its owner only), not its command line.
+ * `args` are passed to redis-server after the port (replication, cluster or
+ * sentinel settings); `configFile` goes first, as sentinel mode needs one.
  */
-async function startKeeper(binary: string, port: number, password: string): Promise<Keeper> {
+export async function startKeeper(
+  binary: string,
+  port: number,
+  password: string | undefined,
+  { args = [], configFile, cwd }: { args?: string[]; configFile?: string; cwd?: string } = {},
+): Promise<Keeper> {
   // redis-server does not watch its parent. A tiny sh keeper does: it holds
   // our stdin pipe and kills redis when the pipe closes, which happens when
   // the harness stops it or dies, even by SIGKILL. It prints redis's pid.
@@ -123,22 +130,36 @@ async function startKeeper(binary: string, port: number, password: string): Prom
     [
       '-c',
       'trap \'kill -9 "$r" 2>/dev/null\' EXIT; trap "exit 0" TERM INT HUP; ' +
-        '"$0" --bind 127.0.0.1 --port "$1" --requirepass "$SLAB_REDIS_PASSWORD" --save "" --appendonly no --daemonize no --loglevel warning & r=$!; ' +
+        'if [ -n "$SLAB_REDIS_PASSWORD" ]; then set -- "$@" --requirepass "$SLAB_REDIS_PASSWORD"; fi; ' +
+        '"$0" "$@" & r=$!; ' +
         'echo "$r"; read _ignored; exit 0',
       binary,
+      ...(configFile ? [configFile] : []),
+      '--bind',
+      '127.0.0.1',
+      '--port',
       String(port),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
+      ...args,
     ],
     // Its own process group: a Ctrl-C at the terminal reaches only the
     // harness, which stops redis in order; on a hard exit the harness
     // kills the whole group.
-    { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, SLAB_REDIS_PASSWORD: password } },
+    { stdio: ['pipe', 'pipe', 'pipe'], detached: true, cwd, env: { ...process.env, SLAB_REDIS_PASSWORD: password ?? '' } },
   );
   trackChild(keeper, { group: true });
   let stderr = '';
   let stdout = '';
   keeper.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   keeper.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  const url = redisUrl(port, password);
+  const url = password === undefined ? `redis://127.0.0.1:${port}` : redisUrl(port, password);
   const exited = childExited(keeper).then(() => true);
   let stopping: Promise<void> | undefined;
   // SIGTERM runs the keeper's EXIT trap, which kills redis-server.

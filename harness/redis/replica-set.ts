@@ -1,0 +1,133 @@
+/**
+ * One primary and R replicas, each replica replicating through a link the
+ * harness controls (replication-link.ts), so a fault can slow or cut the
+ * replication stream:
+ *
+ *   app-N ──writes──▶ redis-1 (primary) ──link──▶ redis-2 (replica) ◀──reads── app-N
+ *                                       └─link──▶ redis-3 (replica)
+ *
+ * Used as is by the `redis-replica-reads` stores, and under Sentinel by
+ * sentinel.ts.
+ */
+import { startReplicationLink, type ReplicationLink } from './replication-link.js';
+import {
+  NODE_ARGS,
+  describeNodes,
+  infoFields,
+  killNode,
+  pauseNode,
+  roleOf,
+  startNode,
+  withNode,
+  type StartedRedisTopology,
+  type TopologyNode,
+  type TopologySnapshot,
+} from './topology.js';
+import type { Keeper } from './provision.js';
+import { pollUntil } from '../util/wait.js';
+
+export interface ReplicaSet {
+  readonly nodes: TopologyNode[];
+  readonly links: ReplicationLink[];
+  setLag(ms: number): void;
+  partition(cut: boolean): void;
+  /** The live node that says it is master, if one does. */
+  currentPrimary(): Promise<TopologyNode | undefined>;
+  snapshot(): Promise<TopologySnapshot>;
+  stop(): Promise<void>;
+}
+
+/** How long a topology may take to come up on a busy machine. */
+export const TOPOLOGY_START_MS = 30_000;
+
+export async function startReplicaSet(binary: string, replicas: number): Promise<ReplicaSet> {
+  const keepers: Keeper[] = [];
+  const links: ReplicationLink[] = [];
+  const nodes: TopologyNode[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await Promise.all(links.map((link) => link.close()));
+      await Promise.all(keepers.map((keeper) => keeper.stop()));
+    })());
+  try {
+    const primary = await startNode(binary, 'redis-1', () => NODE_ARGS);
+    keepers.push(primary.keeper);
+    nodes.push(primary);
+    for (let i = 0; i < replicas; i++) {
+      const link = await startReplicationLink(primary.port);
+      links.push(link);
+      const replica = await startNode(binary, `redis-${i + 2}`, () => [...NODE_ARGS, '--replicaof', '127.0.0.1', String(link.port), '--replica-read-only', 'yes']);
+      keepers.push(replica.keeper);
+      nodes.push(replica);
+    }
+    // Every replica synced before the first request.
+    await pollUntil(
+      async () => {
+        for (const node of nodes.slice(1)) {
+          const fields = await withNode(node.port, async (client) => infoFields(await client.info('replication')));
+          if (fields.master_link_status !== 'up') return undefined;
+        }
+        return true;
+      },
+      { timeoutMs: TOPOLOGY_START_MS, intervalMs: 50, what: `${replicas} replica(s) to sync with redis-1` },
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  const currentPrimary = async () => {
+    for (const node of nodes) if (!node.dead && (await roleOf(node.port)) === 'master') return node;
+    return undefined;
+  };
+  return {
+    nodes,
+    links,
+    setLag: (ms) => links.forEach((link) => link.setDelay(ms)),
+    partition: (cut) => links.forEach((link) => (cut ? link.hold() : link.release())),
+    currentPrimary,
+    async snapshot() {
+      const primary = await currentPrimary();
+      return describeNodes(
+        primary,
+        nodes.filter((node) => node !== primary && !node.dead),
+      );
+    },
+    stop,
+  };
+}
+
+/** `redis-replica-reads`: the app writes to redis-1 and reads sessions from the replicas. */
+export async function startReplicaReads(binary: string, replicas = 1): Promise<StartedRedisTopology> {
+  const set = await startReplicaSet(binary, replicas);
+  const [primary, ...readers] = set.nodes;
+  const address = (node: TopologyNode) => ({ name: node.name, host: node.host, port: node.port });
+  return {
+    kind: 'replica-reads',
+    nodes: set.nodes,
+    primaryUrl: primary.url,
+    backendConfig: ({ waitReplicas, waitTimeoutMs }) => ({
+      kind: 'replica-reads',
+      nodes: set.nodes.map(address),
+      primary: address(primary),
+      replicas: readers.map(address),
+      waitReplicas,
+      waitTimeoutMs,
+    }),
+    env: () => ({ REDIS_URL: primary.url, REDIS_REPLICA_URLS: readers.map((node) => node.url).join(',') }),
+    snapshot: set.snapshot,
+    setLag: set.setLag,
+    partition: set.partition,
+    async killPrimary() {
+      const current = (await set.currentPrimary()) ?? primary;
+      killNode(current);
+      return current;
+    },
+    // No Sentinel here: nobody promotes a replica.
+    waitForNewPrimary: (old, timeoutMs) =>
+      pollUntil(async () => (await set.currentPrimary()) ?? undefined, { timeoutMs, intervalMs: 100, what: `a primary other than ${old.name} (redis-replica-reads has no Sentinel to promote one)` }),
+    pause: pauseNode,
+    stop: set.stop,
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * `redis-sentinel`: a replica set (replica-set.ts) watched by three
+ * sentinels that promote a replica when the primary stops answering. The
+ * app servers connect through Sentinel (ioredis `sentinels`), which names
+ * the primary of the moment.
+ *
+ *   app-N ──"who is primary?"──▶ sentinel ×3
+ *        └──────reads/writes───▶ redis-1 (primary) ──link──▶ redis-2, redis-3
+ *
+ * Timings are short so a failover fits in a test: a primary is down after
+ * 500 ms without an answer, and a failover is retried after 3 s.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Keeper } from './provision.js';
+import { startReplicaSet, TOPOLOGY_START_MS } from './replica-set.js';
+import { killNode, pauseNode, startNode, withNode, type StartedRedisTopology, type TopologyNode } from './topology.js';
+import { pollUntil } from '../util/wait.js';
+
+export const MASTER_NAME = 'slab';
+export const SENTINEL_DOWN_AFTER_MS = 500;
+const FAILOVER_TIMEOUT_MS = 3000;
+
+export async function startSentinelTopology(binary: string, replicas = 2): Promise<StartedRedisTopology> {
+  const set = await startReplicaSet(binary, replicas);
+  const [primary] = set.nodes;
+  const sentinels: (TopologyNode & { keeper: Keeper })[] = [];
+  let dir: string | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await Promise.all(sentinels.map((sentinel) => sentinel.keeper.stop()));
+      await set.stop();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    })());
+  try {
+    dir = await mkdtemp(join(tmpdir(), 'slab-sentinel-'));
+    for (let i = 0; i < 3; i++) {
+      // Sentinel rewrites its configuration file: each gets its own, in a directory removed at stop.
+      const file = join(dir, `sentinel-${i + 1}.conf`);
+      await writeFile(
+        file,
+        [
+          `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${primary.port} 2`,
+          `sentinel down-after-milliseconds ${MASTER_NAME} ${SENTINEL_DOWN_AFTER_MS}`,
+          `sentinel failover-timeout ${MASTER_NAME} ${FAILOVER_TIMEOUT_MS}`,
+          `sentinel parallel-syncs ${MASTER_NAME} 1`,
+          '',
+        ].join('\n'),
+      );
+      const sentinel = await startNode(binary, `sentinel-${i + 1}`, () => ['--sentinel'], { configFile: () => file, cwd: dir });
+      sentinels.push(sentinel);
+    }
+    // A failover needs a quorum of sentinels that know each other and the replicas (hello messages, every 2 s).
+    await pollUntil(
+      async () => {
+        for (const sentinel of sentinels) {
+          const known = await withNode(sentinel.port, async (client) => ({
+            sentinels: ((await client.call('SENTINEL', 'SENTINELS', MASTER_NAME)) as unknown[]).length,
+            replicas: ((await client.call('SENTINEL', 'REPLICAS', MASTER_NAME)) as unknown[]).length,
+          }));
+          if (known.sentinels < sentinels.length - 1 || known.replicas < replicas) return undefined;
+        }
+        return true;
+      },
+      { timeoutMs: TOPOLOGY_START_MS, intervalMs: 100, what: 'three sentinels that know each other and every replica' },
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  const byPort = (port: number) => set.nodes.find((node) => node.port === port);
+  /** What a live sentinel says the primary is. */
+  const sentinelPrimary = async (): Promise<TopologyNode | undefined> => {
+    for (const sentinel of sentinels) {
+      try {
+        const [, port] = (await withNode(sentinel.port, (client) => client.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME))) as [string, string];
+        return byPort(Number(port));
+      } catch {
+        // ask the next one
+      }
+    }
+    return undefined;
+  };
+  const address = (node: TopologyNode) => ({ name: node.name, host: node.host, port: node.port });
+  return {
+    kind: 'sentinel',
+    nodes: set.nodes,
+    primaryUrl: primary.url,
+    backendConfig: ({ waitReplicas, waitTimeoutMs }) => ({
+      kind: 'sentinel',
+      nodes: set.nodes.map(address),
+      sentinels: sentinels.map((sentinel) => ({ host: sentinel.host, port: sentinel.port })),
+      masterName: MASTER_NAME,
+      waitReplicas,
+      waitTimeoutMs,
+    }),
+    env: () => ({
+      REDIS_URL: primary.url,
+      REDIS_SENTINELS: sentinels.map((sentinel) => `${sentinel.host}:${sentinel.port}`).join(','),
+      REDIS_SENTINEL_NAME: MASTER_NAME,
+    }),
+    snapshot: set.snapshot,
+    setLag: set.setLag,
+    partition: set.partition,
+    async killPrimary() {
+      const current = (await sentinelPrimary()) ?? primary;
+      killNode(current);
+      return current;
+    },
+    waitForNewPrimary: (old, timeoutMs) =>
+      pollUntil(
+        async () => {
+          const named = await sentinelPrimary();
+          if (!named || named === old || named.dead) return undefined;
+          // Promoted, and it says so itself.
+          return (await set.currentPrimary()) === named ? named : undefined;
+        },
+        { timeoutMs, intervalMs: 50, what: `Sentinel to promote a replica of ${old.name}` },
+      ),
+    pause: pauseNode,
+    stop,
+  };
+}

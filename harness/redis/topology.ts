@@ -1,0 +1,145 @@
+/**
+ * A replicated Redis the harness starts for one cluster: several
+ * redis-server processes on loopback, each under provision.ts's keeper (so
+ * each dies with the harness, SIGKILL included), wired as primary +
+ * replicas (replica-set.ts), with Sentinel (sentinel.ts), or as a Redis
+ * Cluster (redis-cluster.ts).
+ */
+import { Redis } from 'ioredis';
+import type { RedisNodeAddress, RedisTopologyConfig } from '../../servers/session/replication-config.js';
+import { startKeeper, type Keeper } from './provision.js';
+import { freePort } from '../util/net.js';
+
+export type TopologyKind = RedisTopologyConfig['kind'];
+
+export interface TopologyNode extends RedisNodeAddress {
+  readonly url: string;
+  /** redis-server's pid (the keeper's child). */
+  readonly redisPid: number;
+  /** The keeper's pid. */
+  readonly keeperPid: number;
+  /** Killed by a fault: it stays down. */
+  dead: boolean;
+}
+
+/** Who was primary when: recorded with every store fault. */
+export interface TopologySnapshot {
+  primary: string | undefined;
+  replicas: string[];
+  /** e.g. `primary redis-1 (127.0.0.1:6379), replicas redis-2, redis-3` */
+  text: string;
+}
+
+export interface StartedRedisTopology {
+  readonly kind: TopologyKind;
+  readonly nodes: readonly TopologyNode[];
+  /** The primary at start (the cluster's first primary for Redis Cluster). */
+  readonly primaryUrl: string;
+  /** What the reference server needs to use it. */
+  backendConfig(readYourWrites: { waitReplicas: number; waitTimeoutMs: number }): RedisTopologyConfig;
+  /** What a foreign app gets: REDIS_URL (the primary) and the topology's own variables. */
+  env(): Record<string, string>;
+  /** Asks the live nodes who is primary now. */
+  snapshot(): Promise<TopologySnapshot>;
+  /** Replica lag: the replication stream reaches every replica `ms` late (0: no lag). Replica sets only. */
+  setLag?(ms: number): void;
+  /** Cut the primary off from its replicas (true) or heal the cut (false). Replica sets only. */
+  partition?(cut: boolean): void;
+  /** SIGKILL the current primary; it stays down. */
+  killPrimary(): Promise<TopologyNode>;
+  /** Polls until another node is primary; resolves with it, or throws at the deadline. */
+  waitForNewPrimary(old: TopologyNode, timeoutMs: number): Promise<TopologyNode>;
+  /** Freezes a node (SIGSTOP) for `ms`. */
+  pause(node: TopologyNode, ms: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const nodeUrl = (port: number) => `redis://127.0.0.1:${port}`;
+
+/** `key:value` lines of an INFO reply. */
+export function infoFields(info: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of info.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && !line.startsWith('#')) out[line.slice(0, colon)] = line.slice(colon + 1);
+  }
+  return out;
+}
+
+/** Runs `use` on a short-lived connection that never retries. */
+export async function withNode<T>(port: number, use: (client: Redis) => Promise<T>, timeoutMs = 1000): Promise<T> {
+  const client = new Redis(nodeUrl(port), {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    disconnectTimeout: 50,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return await use(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** `master` | `slave` | … as ROLE says; undefined when the node does not answer. */
+export async function roleOf(port: number): Promise<string | undefined> {
+  try {
+    return await withNode(port, async (client) => ((await client.call('ROLE')) as unknown[])[0] as string);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts one redis-server under a keeper on a free port, trying a few ports. */
+export async function startNode(binary: string, name: string, args: (port: number) => string[], options: { configFile?: (port: number) => string; cwd?: string } = {}): Promise<TopologyNode & { keeper: Keeper }> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    try {
+      const keeper = await startKeeper(binary, port, undefined, { args: args(port), configFile: options.configFile?.(port), cwd: options.cwd });
+      return { name, host: '127.0.0.1', port, url: nodeUrl(port), redisPid: keeper.redisPid, keeperPid: keeper.pid, dead: false, keeper };
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+export function killNode(node: TopologyNode): void {
+  node.dead = true;
+  try {
+    process.kill(node.redisPid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+export async function pauseNode(node: TopologyNode, ms: number): Promise<void> {
+  process.kill(node.redisPid, 'SIGSTOP');
+  try {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  } finally {
+    try {
+      process.kill(node.redisPid, 'SIGCONT');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+export function describeNodes(primary: TopologyNode | undefined, replicas: readonly TopologyNode[]): TopologySnapshot {
+  const label = (node: TopologyNode) => `${node.name} (${node.host}:${node.port})`;
+  return {
+    primary: primary?.name,
+    replicas: replicas.map((node) => node.name),
+    text: `primary ${primary ? label(primary) : 'none'}${replicas.length ? `, replica${replicas.length > 1 ? 's' : ''} ${replicas.map(label).join(', ')}` : ''}`,
+  };
+}
+
+/** Settings every node of a topology shares: fast replication start-up, no disk. */
+export const NODE_ARGS = ['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--repl-ping-replica-period', '1'];
