@@ -19,6 +19,7 @@ import { BACKEND_CONFIG_ENV, SESSION_DEFAULTS, type BackendConfig, type Listenin
 import { findRoute, type Reply } from './routes.js';
 import { MemoryStore } from './session/memory-store.js';
 import { SessionManager } from './session/session.js';
+import { formatPosition } from './session/replication-config.js';
 import { sessionIdHash } from './session/session-id.js';
 import type { SessionStore } from './session/store.js';
 
@@ -139,6 +140,8 @@ export function createApp(config: BackendConfig, store: SessionStore, log: pino.
       if (session.expiredLimitMs !== undefined) res.setHeader('x-session-expired-limit', String(session.expiredLimitMs));
       if (session.id) res.setHeader('x-session-id-hash', sessionIdHash(session.id));
       if (session.record?.user) res.setHeader('x-session-user', session.record.user);
+      if (session.trace.read) res.setHeader('x-session-store-read', formatPosition({ ...session.trace.read }));
+      if (session.trace.write) res.setHeader('x-session-store-write', formatPosition({ ...session.trace.write }));
       statusForLog = session.status;
       sid = session.id ?? session.incomingId;
       send(res, reply);
@@ -157,8 +160,9 @@ async function main(): Promise<void> {
   const config = readConfig();
   const log = pino({ base: { backend: config.name } });
   // ioredis costs ~40 ms of start-up: load it only for the Redis store.
-  const store: SessionStore =
-    config.store === 'redis'
+  const store: SessionStore = config.redisTopology
+    ? (await import('./session/replicated-redis-store.js')).ReplicatedRedisStore.connect(config.redisTopology, config.keyPrefix)
+    : config.store === 'redis'
       ? (await import('./session/redis-store.js')).RedisStore.connect(config.redisUrl ?? '', config.keyPrefix)
       : new MemoryStore();
   const server = createApp(config, store, log);

@@ -3,6 +3,8 @@
  * SLAB_BACKEND_CONFIG environment variable. Shared by both sides so they
  * cannot drift apart.
  */
+import type { RedisTopologyConfig } from './session/replication-config.js';
+
 export interface BackendConfig extends SessionSettings {
   /** The name the backend reports in X-Backend and its log lines, e.g. `app-2`. */
   name: string;
@@ -15,6 +17,8 @@ export interface BackendConfig extends SessionSettings {
   writes: 'whole' | 'locking';
   /** The site's hostname (shop.example.test): links the server hands out point there, whatever the request's headers say. */
   site?: string;
+  /** A replicated Redis (replicas, Sentinel, Cluster) instead of redisUrl. */
+  redisTopology?: RedisTopologyConfig;
 }
 
 /** How the app servers of a cluster handle sessions (and links): the knobs real apps have. */

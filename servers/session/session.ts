@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import { newSessionId } from './session-id.js';
+import type { StoreTrace } from './replication-config.js';
 import type { SessionRecord, SessionStore } from './store.js';
 
 /**
@@ -73,6 +74,8 @@ export class Session {
   /** For an `expired` session: the idle time or time since login this backend measured, and the limit it applied (ms). */
   expiredAfterMs: number | undefined;
   expiredLimitMs: number | undefined;
+  /** Where a replicated store read and wrote this session (empty for the others). */
+  readonly trace: StoreTrace = {};
   #dirty = false;
   #touch = false;
   /** This request's changes to a loaded record, replayed by a locking commit. */
@@ -98,7 +101,7 @@ export class Session {
   async load(now: number): Promise<void> {
     const id = this.incomingId;
     if (id === undefined) return;
-    const record = ID_PATTERN.test(id) ? await this.#store.get(id) : undefined;
+    const record = ID_PATTERN.test(id) ? await this.#store.get(id, this.trace) : undefined;
     if (!record) {
       this.status = 'unknown-id';
       return;
@@ -115,7 +118,7 @@ export class Session {
     }
     if (this.expiredBy) {
       this.status = 'expired';
-      await this.#store.destroy(id);
+      await this.#store.destroy(id, this.trace);
       return;
     }
     this.status = 'loaded';
@@ -149,7 +152,7 @@ export class Session {
    */
   async regenerate(now: number, { keepData = true }: { keepData?: boolean } = {}): Promise<SessionRecord> {
     const record = this.ensure(now);
-    if (this.id && !this.#issued) await this.#store.destroy(this.id);
+    if (this.id && !this.#issued) await this.#store.destroy(this.id, this.trace);
     this.id = newSessionId();
     if (!keepData) this.record = { createdAt: now, lastSeenAt: now, data: {} };
     this.#issued = true;
@@ -159,7 +162,7 @@ export class Session {
 
   /** Ends the session server-side and tells the client to drop its cookie. */
   async destroy(): Promise<void> {
-    if (this.id) await this.#store.destroy(this.id);
+    if (this.id) await this.#store.destroy(this.id, this.trace);
     this.status = 'destroyed';
     this.id = undefined;
     this.record = undefined;
@@ -192,7 +195,7 @@ export class Session {
       const outcome = await this.#store.update(this.id, (record) => changes.forEach((fn) => fn(record)), ttlMs);
       write = outcome === 'written' ? 'set' : 'none';
     } else if (this.#dirty) {
-      await this.#store.set(this.id, this.record, ttlMs);
+      await this.#store.set(this.id, this.record, ttlMs, this.trace);
       write = 'set';
     } else if (this.#touch) {
       await this.#store.touch(this.id, ttlMs);

@@ -3,6 +3,8 @@
  * id, each with a time to live. The session layer (session.ts) never knows
  * which store it talks to.
  */
+import type { StoreTrace } from './replication-config.js';
+
 export interface SessionRecord {
   /** Epoch ms when the session was created. */
   createdAt: number;
@@ -16,12 +18,17 @@ export interface SessionRecord {
   data: Record<string, unknown>;
 }
 
+/**
+ * `trace`, when given, receives where the store served the call: the Redis
+ * node and its replication position (replicated-redis-store.ts); the other
+ * stores leave it empty.
+ */
 export interface SessionStore {
   /** Which kind of store, as named on the command line. */
   readonly kind: 'memory' | 'redis';
-  get(id: string): Promise<SessionRecord | undefined>;
-  set(id: string, record: SessionRecord, ttlMs: number): Promise<void>;
-  destroy(id: string): Promise<void>;
+  get(id: string, trace?: StoreTrace): Promise<SessionRecord | undefined>;
+  set(id: string, record: SessionRecord, ttlMs: number, trace?: StoreTrace): Promise<void>;
+  destroy(id: string, trace?: StoreTrace): Promise<void>;
   /** Extends the time to live without rewriting the record. */
   touch(id: string, ttlMs: number): Promise<void>;
   /**

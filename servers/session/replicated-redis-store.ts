@@ -1,0 +1,173 @@
+import { Cluster, Redis } from 'ioredis';
+import { RedisStore } from './redis-store.js';
+import type { RedisNodeAddress, RedisTopologyConfig, ReplicationPosition, StoreTrace } from './replication-config.js';
+import type { SessionRecord, SessionStore } from './store.js';
+
+/**
+ * Sessions in a replicated Redis: one primary with replicas (reads served
+ * by a replica, as ioredis `scaleReads: 'slave'` does), a primary named by
+ * Sentinel, or Redis Cluster. Records are the same JSON strings under the
+ * same keys as redis-store.ts.
+ *
+ * Every session write and every read that finds nothing reports where it
+ * happened, so the diagnosis can prove (or not) that a read hit a node
+ * that lacked the write:
+ *
+ *   write  INFO server+replication, then SET/DEL, pipelined on one
+ *          connection: the primary's replication offset *before* the
+ *          write, a lower bound of where the write sits in the stream;
+ *   miss   INFO server+replication on the connection that answered the
+ *          GET, right after it: an upper bound of what that node had
+ *          applied when it answered. Only on a miss, so reads that find
+ *          their session cost nothing extra.
+ *
+ * With `waitReplicas`, writes are followed by WAIT (read-your-writes: the
+ * answer leaves only once the replicas have the session).
+ */
+type Client = Redis | Cluster;
+
+export class ReplicatedRedisStore implements SessionStore {
+  readonly kind = 'redis' as const;
+  readonly #writer: Client;
+  readonly #readers: { client: Redis; node: RedisNodeAddress }[];
+  readonly #config: RedisTopologyConfig;
+  readonly #prefix: string;
+  readonly #locking: RedisStore;
+  #next = 0;
+
+  private constructor(config: RedisTopologyConfig, prefix: string) {
+    this.#config = config;
+    this.#prefix = prefix;
+    // Short retries: a reconnect after a failover is found in a few hundred ms.
+    const retry = { retryStrategy: (times: number) => Math.min(50 * times, 200), connectTimeout: 2000 };
+    if (config.kind === 'cluster') {
+      this.#writer = new Cluster(
+        config.nodes.map(({ host, port }) => ({ host, port })),
+        { clusterRetryStrategy: retry.retryStrategy, redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 2000 } },
+      );
+    } else if (config.kind === 'sentinel') {
+      this.#writer = new Redis({
+        sentinels: config.sentinels,
+        name: config.masterName,
+        role: 'master',
+        sentinelRetryStrategy: retry.retryStrategy,
+        // A request during a failover waits for the promotion (ioredis's
+        // default behaviour is to retry 20 times), bounded here to ~10 s.
+        maxRetriesPerRequest: 60,
+        ...retry,
+      });
+    } else {
+      this.#writer = new Redis({ host: config.primary!.host, port: config.primary!.port, maxRetriesPerRequest: 1, ...retry });
+    }
+    this.#readers = (config.kind === 'replica-reads' ? (config.replicas ?? []) : []).map((node) => ({
+      node,
+      client: new Redis({ host: node.host, port: node.port, maxRetriesPerRequest: 1, ...retry }),
+    }));
+    for (const client of [this.#writer, ...this.#readers.map((r) => r.client)]) client.on('error', () => {});
+    this.#locking = new RedisStore(this.#writer as Redis, prefix);
+  }
+
+  static connect(config: RedisTopologyConfig, prefix: string): ReplicatedRedisStore {
+    return new ReplicatedRedisStore(config, prefix);
+  }
+
+  #key(id: string): string {
+    return `${this.#prefix}sess:${id}`;
+  }
+
+  #nameOf(port: number | undefined): { node: string; addr: string } {
+    const known = this.#config.nodes.find((node) => node.port === port);
+    return { node: known?.name ?? `127.0.0.1:${port ?? '?'}`, addr: `${known?.host ?? '127.0.0.1'}:${port ?? '?'}` };
+  }
+
+  #position(info: string): ReplicationPosition {
+    const fields: Record<string, string> = {};
+    for (const line of info.split(/\r?\n/)) {
+      const colon = line.indexOf(':');
+      if (colon > 0) fields[line.slice(0, colon)] = line.slice(colon + 1);
+    }
+    const primary = fields.role === 'master';
+    const replid2 = fields.master_replid2 && !/^0+$/.test(fields.master_replid2) ? fields.master_replid2 : undefined;
+    return {
+      ...this.#nameOf(Number(fields.tcp_port)),
+      role: primary ? 'primary' : 'replica',
+      replid: fields.master_replid,
+      // What a replica has applied; what a primary has written.
+      offset: Number(primary ? fields.master_repl_offset : (fields.slave_repl_offset ?? fields.master_repl_offset)),
+      ...(replid2 ? { replid2, offset2: Number(fields.second_repl_offset) } : {}),
+    };
+  }
+
+  async get(id: string, trace?: StoreTrace): Promise<SessionRecord | undefined> {
+    const key = this.#key(id);
+    if (this.#config.kind === 'cluster') {
+      const json = await this.#writer.get(key);
+      return json === null ? undefined : (JSON.parse(json) as SessionRecord);
+    }
+    const reader = this.#readers.length ? this.#readers[this.#next++ % this.#readers.length] : undefined;
+    const client = (reader?.client ?? this.#writer) as Redis;
+    const stream = (client as unknown as { stream?: { remotePort?: number } }).stream;
+    const json = await client.get(key);
+    if (trace) {
+      const port = reader?.node.port ?? stream?.remotePort;
+      trace.read = { ...this.#nameOf(port), role: reader ? 'replica' : 'primary' };
+    }
+    if (json !== null) return JSON.parse(json) as SessionRecord;
+    if (trace) {
+      // Only when the INFO came over the very connection that answered the GET is it that node's position.
+      const info = await client.info('server', 'replication').catch(() => undefined);
+      if (info !== undefined && (client as unknown as { stream?: unknown }).stream === stream) trace.read = this.#position(info);
+    }
+    return undefined;
+  }
+
+  /** A session write with its evidence: the primary's position just before it, and WAIT's answer. */
+  async #write(trace: StoreTrace | undefined, build: (pipeline: ReturnType<Client['pipeline']>) => void): Promise<void> {
+    if (this.#config.kind === 'cluster' && !trace) {
+      const pipeline = this.#writer.pipeline();
+      build(pipeline);
+      await this.#check(pipeline.exec());
+      return;
+    }
+    const pipeline = this.#writer.pipeline();
+    if (this.#config.kind !== 'cluster') pipeline.info('server', 'replication');
+    build(pipeline);
+    const results = await this.#check(pipeline.exec());
+    let acked: number | undefined;
+    if (this.#config.waitReplicas > 0 && this.#config.kind !== 'cluster') {
+      acked = (await (this.#writer as Redis).call('WAIT', this.#config.waitReplicas, this.#config.waitTimeoutMs)) as number;
+    }
+    if (trace && this.#config.kind !== 'cluster') {
+      trace.write = { ...this.#position(results[0] as string), ...(acked !== undefined ? { replicasAcked: acked } : {}) };
+    }
+  }
+
+  async #check(pending: Promise<[Error | null, unknown][] | null>): Promise<unknown[]> {
+    const results = (await pending) ?? [];
+    const failed = results.find(([error]) => error);
+    if (failed) throw failed[0];
+    return results.map(([, value]) => value);
+  }
+
+  async set(id: string, record: SessionRecord, ttlMs: number, trace?: StoreTrace): Promise<void> {
+    const json = JSON.stringify(record);
+    await this.#write(trace, (pipeline) => pipeline.set(this.#key(id), json, 'PX', Math.max(1, Math.round(ttlMs))));
+  }
+
+  async destroy(id: string, trace?: StoreTrace): Promise<void> {
+    await this.#write(trace, (pipeline) => pipeline.del(this.#key(id)));
+  }
+
+  async touch(id: string, ttlMs: number): Promise<void> {
+    await this.#writer.pexpire(this.#key(id), Math.max(1, Math.round(ttlMs)));
+  }
+
+  update(id: string, apply: (record: SessionRecord) => void, ttlMs: number): Promise<'written' | 'gone'> {
+    return this.#locking.update(id, apply, ttlMs);
+  }
+
+  async close(): Promise<void> {
+    await this.#locking.close().catch(() => {});
+    for (const { client } of this.#readers) client.disconnect();
+  }
+}
