@@ -1,6 +1,6 @@
 /** What the consistency checker reports: an anomaly and the operations that show it. */
-export type AnomalyKind = 'lost-update' | 'read-your-writes' | 'non-monotonic-read' | 'resurrected-session';
-export const ANOMALY_KINDS: readonly AnomalyKind[] = ['lost-update', 'read-your-writes', 'non-monotonic-read', 'resurrected-session'];
+export type AnomalyKind = 'lost-update' | 'read-your-writes' | 'non-monotonic-read' | 'resurrected-session' | 'lost-acknowledged-write';
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ['lost-update', 'read-your-writes', 'non-monotonic-read', 'resurrected-session', 'lost-acknowledged-write'];
 
 export interface Operation {
   step: number;

@@ -22,6 +22,7 @@ import { checkAdds } from './lost-update.js';
 import { checkReads } from './non-monotonic-read.js';
 import { describeOperation, operationsBySession, runStart, type Op } from './operations.js';
 import { checkResurrections } from './resurrected-session.js';
+import { checkSessionWrites } from './session-writes.js';
 
 export { ANOMALY_KINDS } from './anomaly.js';
 export type { Anomaly, AnomalyKind, Operation } from './anomaly.js';
@@ -35,6 +36,8 @@ export function checkConsistency(history: History): Anomaly[] {
   const anomalies: Anomaly[] = [];
   for (const [session, ops] of bySession) anomalies.push(...checkAdds(ops, session, describe), ...checkReads(ops, session, describe));
   anomalies.push(...checkResurrections(requests, destroys, describe));
+  // A replicated store: session writes a replica read missed, or a failover lost (session-writes.ts).
+  anomalies.push(...checkSessionWrites(history, start));
   return anomalies;
 }
 

@@ -8,6 +8,7 @@ import type { ClusterEvent, RequestRecord } from '../history/history.js';
 import { eventFact, type DiagnosisContext, type Finding } from './context.js';
 import { losesBackend, type EventFact } from './evidence.js';
 import { describe, type SessionTrace } from './trace.js';
+import { explainStoreMiss } from './store-replication.js';
 
 /** The session's TTL window: certainly alive before `aliveUntil` (last write sent + TTL), certainly gone by `expiredBy` (answered + TTL). */
 const ttlWindow = (context: DiagnosisContext, trace: SessionTrace) => ({
@@ -76,6 +77,9 @@ export function unknownIdFinding(context: DiagnosisContext, r: RequestRecord, ha
     const event = history.events.find((e) => e.backend === crashed.proxy!.backend && isCrash(e) && e.time >= crashed.time)!;
     return { cause: 'code', facts: { kind: 'cut-off', ...created, cutStep: crashed.step, cutRequest: describe(crashed), loss: eventFact(context, event) } };
   }
+  // A replicated store (replicas, Sentinel, Cluster): its own reports may prove where the session was lost.
+  const replicated = perProcessStore ? undefined : explainStoreMiss(history, r, hash);
+  if (replicated) return { cause: replicated.cause, facts: { kind: 'store-replication', proof: replicated.kind ?? 'unproven', text: replicated.evidence } };
   const loss =
     perProcessStore && r.backend
       ? backendEvent(r.backend, trace.lastWriteFrom - 1, answered)

@@ -80,6 +80,10 @@ export interface RequestRecord {
   /** For an expired session, what the backend measured (idle time or time since login, ms) and the limit it held it to (X-Session-Expired-After / -Limit). */
   expiredAfterMs?: number;
   expiredLimitMs?: number;
+  /** A replicated Redis: the node that served the session read, with its replication position on a miss (X-Session-Store-Read). */
+  storeRead?: string;
+  /** A replicated Redis: the node a session write went to, with its offset just before it (X-Session-Store-Write). */
+  storeWriteAt?: string;
 
   /** Balancer view, joined by request id. */
   proxy: ProxyRecord | undefined;
@@ -162,11 +166,19 @@ export interface ClusterEvent {
     | 'redis-killed'
     | 'redis-restarted'
     | 'redis-paused'
-    | 'redis-slowed';
+    | 'redis-slowed'
+    // Replicated stores (issue 9): each with `topology`, who was primary when.
+    | 'store-lag'
+    | 'store-partitioned'
+    | 'store-healed'
+    | 'store-primary-killed'
+    | 'store-failover';
   backend?: string;
   /** The fault that caused it, as given (e.g. `kill-backend=app-2,after=20`). */
   fault?: string;
   detail?: string;
+  /** A replicated store's topology at the event, e.g. `primary redis-2 (127.0.0.1:P), replica redis-3 (…)`. */
+  topology?: string;
 }
 
 export interface Topology {

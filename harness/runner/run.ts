@@ -348,6 +348,8 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
       sessionCookie: header(exchange.headers, 'x-session-cookie'),
       expiredBy: header(exchange.headers, 'x-session-expired'),
       ...numericHeaders(exchange.headers, { expiredAfterMs: 'x-session-expired-after', expiredLimitMs: 'x-session-expired-limit' }),
+      storeRead: header(exchange.headers, 'x-session-store-read'),
+      storeWriteAt: header(exchange.headers, 'x-session-store-write'),
       proxy,
       tap,
       ...(location ? { location } : {}),
