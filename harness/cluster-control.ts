@@ -5,6 +5,7 @@
  * not on cluster.ts, so neither imports the other.
  */
 import type { ProvisionedRedis } from './redis/provision.js';
+import type { StartedRedisTopology } from './redis/topology.js';
 import type { ClusterEvent } from './history/history.js';
 
 export interface ClusterControl {
@@ -20,6 +21,8 @@ export interface ClusterControl {
   pauseBackend(name: string, ms: number, fault?: string): Promise<void>;
   /** The store's Redis, when the store has one. */
   readonly redis: ProvisionedRedis | undefined;
+  /** A replicated store's Redis topology (replicas, Sentinel, Cluster), for the store faults. */
+  readonly topology: StartedRedisTopology | undefined;
   /** Records something that happened to the cluster, for the diagnosis. */
   recordEvent(event: Omit<ClusterEvent, 'time'>): void;
 }

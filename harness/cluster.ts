@@ -270,6 +270,7 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
       site,
       backends: running.backends,
       redis: provisioned.redis,
+      topology: provisioned.topology,
       store: provisioned,
       keyPrefix,
       history,

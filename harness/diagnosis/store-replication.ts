@@ -7,16 +7,17 @@
  * A verdict of `replication` needs proof from the store's own reports
  * (X-Session-Store-Write / -Read, replicated-redis-store.ts):
  *
- *   the write   the primary's replication id R and offset O just before
- *               the session was written: the write lies beyond O in R;
+ *   the write   the primary's replication id R and `ends` E: the write
+ *               ends at or after offset E of R's stream (offset before
+ *               it, plus the key and value bytes it carries);
  *   the miss    the node that answered "none", with the id and offset of
  *               what it had applied, read right after it answered.
  *
- *   - same history R, applied offset ≤ O: the node (a replica) had not
- *     reached the write — read-your-writes broken by replication lag;
- *   - the node was promoted from history R at offset S ≤ O (its replid2
- *     is R, second_repl_offset S+1): it took over before the write —
- *     the write was lost at failover.
+ *   - same history R, applied offset < E: the node (a replica) had not
+ *     applied the write — read-your-writes broken by replication lag;
+ *   - the node was promoted from history R at offset S < E (its replid2
+ *     is R, second_repl_offset S+1): it took over before the write
+ *     ended — the write was lost at failover.
  *
  * Anything short of that is `unclassified`, naming what is missing.
  */
@@ -41,6 +42,9 @@ interface Position {
   offset?: number;
   replid2?: string;
   offset2?: number;
+  /** A write's end in the replication stream, at least. */
+  ends?: number;
+  replicasAcked?: number;
 }
 
 function position(header: string | undefined): Position | undefined {
@@ -55,6 +59,8 @@ function position(header: string | undefined): Position | undefined {
     offset: number(fields.offset),
     replid2: fields.replid2,
     offset2: number(fields.offset2),
+    ends: number(fields.ends),
+    replicasAcked: number(fields.replicasAcked),
   };
 }
 
@@ -95,7 +101,7 @@ export function explainStoreMiss(history: History, r: RequestRecord, hash: strin
   if (!read) {
     return { cause: 'unclassified', evidence: `${written}; ${where} found nothing, but its backend did not report which Redis node answered the read` };
   }
-  if (wrote?.replid === undefined || wrote.offset === undefined) {
+  if (wrote?.replid === undefined || wrote.ends === undefined) {
     return { cause: 'unclassified', evidence: `${written}; ${where} read ${read.node} and found nothing, but the write's replication offset was not recorded` };
   }
   if (read.replid === undefined || read.offset === undefined) {
@@ -106,7 +112,7 @@ export function explainStoreMiss(history: History, r: RequestRecord, hash: strin
   }
 
   const events = history.events;
-  if (read.replid === wrote.replid && read.offset <= wrote.offset) {
+  if (read.replid === wrote.replid && read.offset < wrote.ends) {
     const lag = [...events].reverse().find((e) => (e.kind === 'store-lag' || e.kind === 'store-partitioned') && e.time <= r.time);
     const why = lag ? `; ${lag.detail ?? lag.kind} ${at(lag.time)}${lag.fault ? ` (fault ${lag.fault})` : ''}` : '; asynchronous replication had not caught up';
     return {
@@ -115,10 +121,10 @@ export function explainStoreMiss(history: History, r: RequestRecord, hash: strin
       write,
       evidence:
         `${written}; ${where} read ${read.role === 'replica' ? 'replica ' : ''}${read.node} (${read.addr}) ${ms(r.time - acked)} later, ` +
-        `whose replication offset ${read.offset} was behind the write (${wrote.node} was at ${wrote.offset} before it)${why}`,
+        `whose replication offset ${read.offset} was behind the write (which ends at or after offset ${wrote.ends} of ${wrote.node}'s stream)${why}`,
     };
   }
-  if (read.replid2 === wrote.replid && read.offset2 !== undefined && read.offset2 - 1 <= wrote.offset) {
+  if (read.replid2 === wrote.replid && read.offset2 !== undefined && read.offset2 - 1 < wrote.ends) {
     const killed = [...events].reverse().find((e) => e.kind === 'store-primary-killed' && e.time <= r.time + r.durationMs);
     const promoted = [...events].reverse().find((e) => e.kind === 'store-failover' && e.time <= r.time + r.durationMs);
     const before = killed ? `, ${ms(Math.max(0, killed.time - acked))} before ${killed.detail ?? `${wrote.node} was killed`} ${at(killed.time)}${killed.fault ? ` (fault ${killed.fault})` : ''}` : '';
@@ -129,7 +135,7 @@ export function explainStoreMiss(history: History, r: RequestRecord, hash: strin
       write,
       evidence:
         `${written} on the old primary${before}; ${where} read the new primary ${read.node} (${read.addr})${promotion}, ` +
-        `which took over ${wrote.node}'s replication stream at offset ${read.offset2 - 1}, before the write (${wrote.node} was at ${wrote.offset} when it came): the promoted replica never had it`,
+        `which took over ${wrote.node}'s replication stream at offset ${read.offset2 - 1}, before the write ended (at or after ${wrote.ends}): the promoted replica never had it`,
     };
   }
   if (read.replid === wrote.replid || read.replid2 === wrote.replid) return undefined; // the node had it: deleted or expired since, for the general diagnosis

@@ -14,6 +14,7 @@ import { pauseBackend } from './scheduled/pause-backend.js';
 import { killRedis, pauseRedis, restartRedis, slowRedis } from './scheduled/redis-faults.js';
 import { restartBackend } from './scheduled/restart-backend.js';
 import { rollingRestart } from './scheduled/rolling-restart.js';
+import { killPrimary, partitionPrimary, replicaLag } from './scheduled/store-faults.js';
 import type { Schedule, ScheduledFault, ScheduledFaultDefinition } from './scheduled/scheduled-fault.js';
 import type { ClusterControl } from '../cluster-control.js';
 
@@ -31,6 +32,9 @@ export const SCHEDULED_FAULTS: readonly ScheduledFaultDefinition[] = [
   restartRedis,
   pauseRedis,
   slowRedis,
+  replicaLag,
+  killPrimary,
+  partitionPrimary,
 ];
 
 export const FAULT_USAGE = [...FAULTS, ...SCHEDULED_FAULTS].map((fault) => fault.usage).join(', ');
@@ -58,10 +62,15 @@ export function parseScheduledFault(spec: string, where = '--fault'): ScheduledF
   const definition = match && SCHEDULED_FAULTS.find((fault) => fault.name === match[1]);
   if (!match || !definition) throw unknownFault(spec, where);
   const bad = (message: string) => new HarnessError('SLAB_ERR_OPTION_INVALID', `${where}: ${JSON.stringify(spec)}: ${message}`);
-  if (match[2] !== undefined && !definition.takesBackend) throw bad(`${definition.name} takes no target`);
-  const backend = match[2] ?? 'app-1';
+  if (match[2] !== undefined && !definition.takesBackend && !definition.value) throw bad(`${definition.name} takes no target`);
+  let value = definition.value?.default;
+  if (definition.value && match[2] !== undefined) {
+    value = definition.value.parse(match[2]);
+    if (value === undefined) throw bad(`expected ${definition.value.expected}, got ${JSON.stringify(match[2])}`);
+  }
+  const backend = definition.takesBackend ? (match[2] ?? 'app-1') : 'app-1';
   if (!/^app-\d+$/.test(backend)) throw bad(`expected a backend name like app-2, got ${JSON.stringify(backend)}`);
-  let schedule: Schedule = { fractionOfRequests: 1 / 3 };
+  let schedule: Schedule = definition.defaultSchedule ?? { fractionOfRequests: 1 / 3 };
   let durationMs = definition.defaultDurationMs ?? 0;
   for (const option of options) {
     const [key, value = ''] = option.split('=');
@@ -88,7 +97,8 @@ export function parseScheduledFault(spec: string, where = '--fault'): ScheduledF
     schedule,
     requires: definition.requires ?? [],
     takesBackend: definition.takesBackend,
-    act: (cluster) => definition.act(cluster, { spec, backend, durationMs }),
+    ...(definition.arm ? { arm: (cluster: ClusterControl) => definition.arm!(cluster, { spec, backend, durationMs, value }) } : {}),
+    act: (cluster) => definition.act(cluster, { spec, backend, durationMs, value }),
   };
 }
 
@@ -101,6 +111,8 @@ export function assertFaultFits(fault: ScheduledFault, cluster: ClusterControl):
   for (const requirement of fault.requires) {
     if (requirement === 'redis' && !cluster.redis) refuse('the cluster has no Redis; expected --store redis or redis-locking');
     if (requirement === 'own-redis' && cluster.redis?.source === 'REDIS_URL') refuse('needs a Redis session-lab starts itself, not REDIS_URL (unset it)');
+    if (requirement === 'replicas' && !cluster.topology?.setLag) refuse('the store has no replicas to act on; expected --store redis-replica-reads, redis-replica-reads-wait or redis-sentinel');
+    if (requirement === 'failover' && (!cluster.topology || cluster.topology.kind === 'replica-reads')) refuse('the store has nothing to promote a replica; expected --store redis-sentinel or redis-cluster');
   }
 }
 

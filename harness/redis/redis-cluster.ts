@@ -94,6 +94,13 @@ export async function startRedisCluster(binary: string): Promise<StartedRedisTop
   }
 
   const address = (node: TopologyNode) => ({ name: node.name, host: node.host, port: node.port });
+  const label = (node: TopologyNode) => `${node.name} (${node.host}:${node.port})`;
+  let known: TopologyNode[] = nodes.slice(0, PRIMARIES);
+  const describe = () => {
+    const live = known.filter((node) => !node.dead);
+    const replicas = nodes.filter((node) => !node.dead && !live.includes(node));
+    return { primary: live[0]?.name, replicas: replicas.map((node) => node.name), text: `primaries ${live.map(label).join(', ')}; replicas ${replicas.map((node) => node.name).join(', ')}` };
+  };
   const primaries = async () => {
     const live = nodes.filter((node) => !node.dead);
     for (const node of live) {
@@ -118,13 +125,13 @@ export async function startRedisCluster(binary: string): Promise<StartedRedisTop
     async snapshot() {
       const current = await primaries();
       const snapshot = describeNodes(current[0], nodes.filter((node) => !node.dead && !current.includes(node)));
-      const label = (node: TopologyNode) => `${node.name} (${node.host}:${node.port})`;
       return { ...snapshot, text: `primaries ${current.map(label).join(', ')}; replicas ${snapshot.replicas.join(', ')}` };
     },
-    async killPrimary() {
+    describe,
+    async killPrimary(before) {
       const [first] = await primaries();
       const victim = first ?? nodes[0];
-      killNode(victim);
+      killNode(victim, before);
       return victim;
     },
     waitForNewPrimary: (old, timeoutMs) =>
@@ -132,7 +139,10 @@ export async function startRedisCluster(binary: string): Promise<StartedRedisTop
         async () => {
           const current = await primaries();
           // Three primaries again, none of them the killed one: its replica took over.
-          return current.length === PRIMARIES && !current.includes(old as never) ? current.find((node) => !nodes.slice(0, PRIMARIES).includes(node)) : undefined;
+          if (current.length !== PRIMARIES || current.includes(old as never)) return undefined;
+          const promoted = current.find((node) => !known.includes(node));
+          if (promoted) known = current;
+          return promoted;
         },
         { timeoutMs, intervalMs: 100, what: `the cluster to fail over ${old.name}` },
       ),

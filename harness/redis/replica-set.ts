@@ -33,6 +33,9 @@ export interface ReplicaSet {
   partition(cut: boolean): void;
   /** The live node that says it is master, if one does. */
   currentPrimary(): Promise<TopologyNode | undefined>;
+  /** The primary as last known; updated by promote(). */
+  known: TopologyNode;
+  describe(): TopologySnapshot;
   snapshot(): Promise<TopologySnapshot>;
   stop(): Promise<void>;
 }
@@ -81,7 +84,13 @@ export async function startReplicaSet(binary: string, replicas: number): Promise
     for (const node of nodes) if (!node.dead && (await roleOf(node.port)) === 'master') return node;
     return undefined;
   };
-  return {
+  const set: ReplicaSet = {
+    known: nodes[0],
+    describe: () =>
+      describeNodes(
+        set.known.dead ? undefined : set.known,
+        nodes.filter((node) => node !== set.known && !node.dead),
+      ),
     nodes,
     links,
     setLag: (ms) => links.forEach((link) => link.setDelay(ms)),
@@ -96,6 +105,7 @@ export async function startReplicaSet(binary: string, replicas: number): Promise
     },
     stop,
   };
+  return set;
 }
 
 /** `redis-replica-reads`: the app writes to redis-1 and reads sessions from the replicas. */
@@ -117,11 +127,12 @@ export async function startReplicaReads(binary: string, replicas = 1): Promise<S
     }),
     env: () => ({ REDIS_URL: primary.url, REDIS_REPLICA_URLS: readers.map((node) => node.url).join(',') }),
     snapshot: set.snapshot,
+    describe: set.describe,
     setLag: set.setLag,
     partition: set.partition,
-    async killPrimary() {
+    async killPrimary(before) {
       const current = (await set.currentPrimary()) ?? primary;
-      killNode(current);
+      killNode(current, before);
       return current;
     },
     // No Sentinel here: nobody promotes a replica.

@@ -103,11 +103,12 @@ export async function startSentinelTopology(binary: string, replicas = 2): Promi
       REDIS_SENTINEL_NAME: MASTER_NAME,
     }),
     snapshot: set.snapshot,
+    describe: set.describe,
     setLag: set.setLag,
     partition: set.partition,
-    async killPrimary() {
+    async killPrimary(before) {
       const current = (await sentinelPrimary()) ?? primary;
-      killNode(current);
+      killNode(current, before);
       return current;
     },
     waitForNewPrimary: (old, timeoutMs) =>
@@ -116,7 +117,9 @@ export async function startSentinelTopology(binary: string, replicas = 2): Promi
           const named = await sentinelPrimary();
           if (!named || named === old || named.dead) return undefined;
           // Promoted, and it says so itself.
-          return (await set.currentPrimary()) === named ? named : undefined;
+          if ((await set.currentPrimary()) !== named) return undefined;
+          set.known = named;
+          return named;
         },
         { timeoutMs, intervalMs: 50, what: `Sentinel to promote a replica of ${old.name}` },
       ),

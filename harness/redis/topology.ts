@@ -41,12 +41,14 @@ export interface StartedRedisTopology {
   env(): Record<string, string>;
   /** Asks the live nodes who is primary now. */
   snapshot(): Promise<TopologySnapshot>;
+  /** Who is primary as far as the harness knows (from the start, kills and promotions), without asking. */
+  describe(): TopologySnapshot;
   /** Replica lag: the replication stream reaches every replica `ms` late (0: no lag). Replica sets only. */
   setLag?(ms: number): void;
   /** Cut the primary off from its replicas (true) or heal the cut (false). Replica sets only. */
   partition?(cut: boolean): void;
-  /** SIGKILL the current primary; it stays down. */
-  killPrimary(): Promise<TopologyNode>;
+  /** SIGKILL the current primary; it stays down. `before` is told which node, just before. */
+  killPrimary(before?: (victim: TopologyNode) => void): Promise<TopologyNode>;
   /** Polls until another node is primary; resolves with it, or throws at the deadline. */
   waitForNewPrimary(old: TopologyNode, timeoutMs: number): Promise<TopologyNode>;
   /** Freezes a node (SIGSTOP) for `ms`. */
@@ -110,7 +112,8 @@ export async function startNode(binary: string, name: string, args: (port: numbe
   throw lastError;
 }
 
-export function killNode(node: TopologyNode): void {
+export function killNode(node: TopologyNode, before?: (victim: TopologyNode) => void): void {
+  before?.(node);
   node.dead = true;
   try {
     process.kill(node.redisPid, 'SIGKILL');

@@ -254,6 +254,8 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   const scheduled = cluster.options.faults.filter(isScheduledFault).map((spec) => parseScheduledFault(spec, 'faults'));
   // Refuse faults this cluster cannot have before the first request, not halfway through.
   for (const fault of scheduled) assertFaultFits(fault, cluster);
+  // Faults that shape the cluster from the first request on (replicas trailing the primary).
+  for (const fault of scheduled) await fault.arm?.(cluster);
   const firing: Promise<void>[] = [];
   const faultErrors: string[] = [];
   const fire = (fault: ScheduledFault) =>

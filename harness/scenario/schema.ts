@@ -72,7 +72,7 @@ export const BlackBoxSchema = z.strictObject({
 
 export const ClusterSchema = z.strictObject({
   servers: z.number().int().min(1).max(64).optional(),
-  store: z.enum(['memory', 'redis', 'redis-locking']).optional(),
+  store: z.enum(['memory', 'redis', 'redis-locking', 'redis-replica-reads', 'redis-replica-reads-wait', 'redis-sentinel', 'redis-cluster']).optional(),
   balancer: z.enum(FRONT_NAMES as [string, ...string[]]).optional(),
   /** The balancer also listens on https. */
   https: z.boolean().optional(),

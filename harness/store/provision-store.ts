@@ -7,23 +7,27 @@
  */
 import type { BackendConfig } from '../../servers/config.js';
 import { deleteKeys, provisionRedis, type ProvisionedRedis } from '../redis/provision.js';
+import type { StartedRedisTopology } from '../redis/topology.js';
+import { REPLICATED_STORE_KINDS, isReplicatedStoreKind, provisionReplicatedStore, type ReplicatedStoreKind } from './replicated-store.js';
 
 /**
  * Each server's own memory; one Redis, records saved whole (last writer
  * wins, as connect-redis); or one Redis with optimistic locking
  * (WATCH/MULTI), which loses no concurrent update.
  */
-export type StoreKind = 'memory' | 'redis' | 'redis-locking';
-export const STORE_KINDS: readonly StoreKind[] = ['memory', 'redis', 'redis-locking'];
+export type StoreKind = 'memory' | 'redis' | 'redis-locking' | ReplicatedStoreKind;
+export const STORE_KINDS: readonly StoreKind[] = ['memory', 'redis', 'redis-locking', ...REPLICATED_STORE_KINDS];
 
 export interface ProvisionedStore {
   readonly kind: StoreKind;
   /** What the reference server is told about its store. */
-  readonly backendConfig: Pick<BackendConfig, 'store' | 'writes' | 'redisUrl' | 'keyPrefix'>;
+  readonly backendConfig: Pick<BackendConfig, 'store' | 'writes' | 'redisUrl' | 'keyPrefix' | 'redisTopology'>;
   /** What a foreign app is told, as environment (REDIS_URL …). */
   readonly env: Record<string, string>;
   /** The Redis, when the store has one: its controls serve the store faults. */
   readonly redis: ProvisionedRedis | undefined;
+  /** The Redis topology of a replicated store (replica-set.ts, sentinel.ts, redis-cluster.ts). */
+  readonly topology?: StartedRedisTopology;
   /** Stops what was started; removes this cluster's keys from a Redis that is not ours. Idempotent. */
   stop(): Promise<void>;
 }
@@ -38,6 +42,7 @@ export interface ProvisionStoreOptions {
 }
 
 export async function provisionStore(kind: StoreKind, { redisUrl, keyPrefix, container }: ProvisionStoreOptions): Promise<ProvisionedStore> {
+  if (isReplicatedStoreKind(kind)) return provisionReplicatedStore(kind, keyPrefix);
   if (kind === 'memory') {
     return { kind, backendConfig: { store: 'memory', writes: 'whole', keyPrefix }, env: {}, redis: undefined, stop: async () => {} };
   }

@@ -15,7 +15,9 @@ import type { SessionRecord, SessionStore } from './store.js';
  *
  *   write  INFO server+replication, then SET/DEL, pipelined on one
  *          connection: the primary's replication offset *before* the
- *          write, a lower bound of where the write sits in the stream;
+ *          write; plus the bytes of key and value, which the propagated
+ *          command carries, gives `ends`, a lower bound of the offset
+ *          where the write ends in the replication stream;
  *   miss   INFO server+replication on the connection that answered the
  *          GET, right after it: an upper bound of what that node had
  *          applied when it answered. Only on a miss, so reads that find
@@ -106,8 +108,9 @@ export class ReplicatedRedisStore implements SessionStore {
     }
     const reader = this.#readers.length ? this.#readers[this.#next++ % this.#readers.length] : undefined;
     const client = (reader?.client ?? this.#writer) as Redis;
-    const stream = (client as unknown as { stream?: { remotePort?: number } }).stream;
     const json = await client.get(key);
+    // The connection that delivered the answer (a reconnect after a failover replaces it).
+    const stream = (client as unknown as { stream?: { remotePort?: number } }).stream;
     if (trace) {
       const port = reader?.node.port ?? stream?.remotePort;
       trace.read = { ...this.#nameOf(port), role: reader ? 'replica' : 'primary' };
@@ -122,7 +125,7 @@ export class ReplicatedRedisStore implements SessionStore {
   }
 
   /** A session write with its evidence: the primary's position just before it, and WAIT's answer. */
-  async #write(trace: StoreTrace | undefined, build: (pipeline: ReturnType<Client['pipeline']>) => void): Promise<void> {
+  async #write(trace: StoreTrace | undefined, bytes: number, build: (pipeline: ReturnType<Client['pipeline']>) => void): Promise<void> {
     if (this.#config.kind === 'cluster' && !trace) {
       const pipeline = this.#writer.pipeline();
       build(pipeline);
@@ -138,7 +141,9 @@ export class ReplicatedRedisStore implements SessionStore {
       acked = (await (this.#writer as Redis).call('WAIT', this.#config.waitReplicas, this.#config.waitTimeoutMs)) as number;
     }
     if (trace && this.#config.kind !== 'cluster') {
-      trace.write = { ...this.#position(results[0] as string), ...(acked !== undefined ? { replicasAcked: acked } : {}) };
+      const before = this.#position(results[0] as string);
+      // The propagated command carries at least the key and the value: the write ends no earlier than this.
+      trace.write = { ...before, ends: before.offset + bytes, ...(acked !== undefined ? { replicasAcked: acked } : {}) };
     }
   }
 
@@ -151,11 +156,12 @@ export class ReplicatedRedisStore implements SessionStore {
 
   async set(id: string, record: SessionRecord, ttlMs: number, trace?: StoreTrace): Promise<void> {
     const json = JSON.stringify(record);
-    await this.#write(trace, (pipeline) => pipeline.set(this.#key(id), json, 'PX', Math.max(1, Math.round(ttlMs))));
+    const key = this.#key(id);
+    await this.#write(trace, Buffer.byteLength(key) + Buffer.byteLength(json), (pipeline) => pipeline.set(this.#key(id), json, 'PX', Math.max(1, Math.round(ttlMs))));
   }
 
   async destroy(id: string, trace?: StoreTrace): Promise<void> {
-    await this.#write(trace, (pipeline) => pipeline.del(this.#key(id)));
+    await this.#write(trace, Buffer.byteLength(this.#key(id)), (pipeline) => pipeline.del(this.#key(id)));
   }
 
   async touch(id: string, ttlMs: number): Promise<void> {

@@ -53,8 +53,12 @@ export interface ReplicationPosition {
 export interface StoreTrace {
   /** Which node served the session read; with its position when the read found nothing. */
   read?: ReplicationPosition | { node: string; addr: string; role: 'primary' | 'replica' };
-  /** Where a session write (set/destroy) went, with the primary's offset just before it. */
-  write?: ReplicationPosition & { replicasAcked?: number };
+  /**
+   * Where a session write (set/destroy) went: the primary's offset just
+   * before it, and `ends`, a lower bound of the offset where the write ends
+   * (a node whose offset is below it has not applied the write).
+   */
+  write?: ReplicationPosition & { ends: number; replicasAcked?: number };
 }
 
 const FIELD = /^[a-z0-9]+$/i;

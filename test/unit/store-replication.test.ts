@@ -19,20 +19,20 @@ function loginThenMiss(store: History['topology']['store'], read: string | undef
     { step: 2, request: 'POST /login', backend: 'app-2', session: 'loaded', jar: A, issued: B, user: 'alice' },
     { step: 3, backend: 'app-3', session: 'unknown-id', jar: B, issued: C, status: 401 },
   ]);
-  h.requests[1].storeWriteAt = `node=redis-1;addr=127.0.0.1:7001;role=primary;replid=${R1};offset=1000`;
+  h.requests[1].storeWriteAt = `node=redis-1;addr=127.0.0.1:7001;role=primary;replid=${R1};offset=1000;ends=1100`;
   h.requests[2].storeRead = read;
   return h;
 }
 
 describe('store-level replication diagnosis', () => {
   test('a replica read behind the login write: replication, naming the replica, its offset and the lag fault', () => {
-    const h = loginThenMiss('redis-replica-reads', `node=redis-2;addr=127.0.0.1:7002;role=replica;replid=${R1};offset=990`);
+    const h = loginThenMiss('redis-replica-reads', `node=redis-2;addr=127.0.0.1:7002;role=replica;replid=${R1};offset=1050`);
     h.events.push({ time: 1_000_001, kind: 'store-lag', fault: 'replica-lag=50ms', detail: 'replication to redis-2 delayed by 50 ms', topology: 'primary redis-1' });
     const [verdict] = diagnose(h);
     expect(verdict).toMatchObject({ step: 3, cause: 'replication' });
     expect(verdict.evidence).toContain(`sid#${sessionIdHash(B)} written to redis-1 (127.0.0.1:7001)`);
     expect(verdict.evidence).toContain('read replica redis-2 (127.0.0.1:7002)');
-    expect(verdict.evidence).toContain('replication offset 990 was behind the write');
+    expect(verdict.evidence).toContain('replication offset 1050 was behind the write');
     expect(verdict.evidence).toContain('fault replica-lag=50ms');
   });
 
@@ -50,7 +50,7 @@ describe('store-level replication diagnosis', () => {
   });
 
   test('the promoted replica took over before the write: replication, naming the old and the new primary', () => {
-    const h = loginThenMiss('redis-sentinel', `node=redis-2;addr=127.0.0.1:7002;role=primary;replid=${R2};offset=1400;replid2=${R1};offset2=981`);
+    const h = loginThenMiss('redis-sentinel', `node=redis-2;addr=127.0.0.1:7002;role=primary;replid=${R2};offset=1400;replid2=${R1};offset2=1051`);
     h.events.push(
       { time: 1_000_025, kind: 'store-primary-killed', fault: 'kill-primary', detail: 'redis-1 (127.0.0.1:7001) killed', topology: 'primary redis-1' },
       { time: 1_000_028, kind: 'store-failover', fault: 'kill-primary', detail: 'redis-2 promoted', topology: 'primary redis-2 (127.0.0.1:7002)' },
@@ -73,7 +73,7 @@ describe('store-level replication diagnosis', () => {
   });
 
   test('a stale replica read is a read-your-writes violation in the consistency check, with the two operations', () => {
-    const h = loginThenMiss('redis-replica-reads', `node=redis-2;addr=127.0.0.1:7002;role=replica;replid=${R1};offset=990`);
+    const h = loginThenMiss('redis-replica-reads', `node=redis-2;addr=127.0.0.1:7002;role=replica;replid=${R1};offset=1050`);
     const found = checkConsistency(h).filter((a) => a.kind === 'read-your-writes');
     expect(found).toHaveLength(1);
     expect(found[0].sequence.map((op) => op.step)).toEqual([2, 3]);

@@ -20,10 +20,29 @@ export interface ScheduledFaultDefinition {
    * started itself (not REDIS_URL), since the fault kills or restarts it.
    */
   requires?: readonly FaultRequirement[];
-  act(cluster: ClusterControl, context: { spec: string; backend: string; durationMs: number }): Promise<void>;
+  /** For faults that take a value instead of a backend (`replica-lag=50ms`): how to read it, and its default. */
+  value?: { expected: string; parse(text: string): number | undefined; default: number };
+  /** When the fault fires if the spec says neither at= nor after= (default: after a third of the requests). */
+  defaultSchedule?: Schedule;
+  /** Prepares the cluster when the run starts, before the first request (e.g. replicas that trail the primary). */
+  arm?(cluster: ClusterControl, context: ScheduledFaultContext): Promise<void>;
+  act(cluster: ClusterControl, context: ScheduledFaultContext): Promise<void>;
 }
 
-export type FaultRequirement = 'redis' | 'own-redis';
+export interface ScheduledFaultContext {
+  spec: string;
+  backend: string;
+  durationMs: number;
+  /** The value given after `=` (or the default), for faults that take one. */
+  value?: number;
+}
+
+/**
+ * Also: `replicas` a store with replicas behind controllable links
+ * (redis-replica-reads, -wait, redis-sentinel); `failover` a store that
+ * promotes a replica (redis-sentinel, redis-cluster).
+ */
+export type FaultRequirement = 'redis' | 'own-redis' | 'replicas' | 'failover';
 
 export type Schedule = { atMs: number } | { afterRequests: number } | { fractionOfRequests: number };
 
@@ -36,5 +55,6 @@ export interface ScheduledFault {
   /** What the cluster must have; see ScheduledFaultDefinition.requires. */
   readonly requires: readonly FaultRequirement[];
   readonly takesBackend: boolean;
+  arm?(cluster: ClusterControl): Promise<void>;
   act(cluster: ClusterControl): Promise<void>;
 }
