@@ -29,8 +29,8 @@ export function isReplicatedStoreKind(kind: string): kind is ReplicatedStoreKind
   return (REPLICATED_STORE_KINDS as readonly string[]).includes(kind);
 }
 
-/** How long WAIT may hold a session write for its replica (the -wait store). */
-export const WAIT_TIMEOUT_MS = 1000;
+/** How long WAIT may hold a session write for its replica (the -wait store); then the write is answered anyway, and its evidence says how many replicas had it. */
+export const WAIT_TIMEOUT_MS = 10_000;
 
 export async function provisionReplicatedStore(kind: ReplicatedStoreKind, keyPrefix: string, env: NodeJS.ProcessEnv = process.env): Promise<ProvisionedStore> {
   const binary = findOnPath('redis-server', env);

@@ -63,7 +63,7 @@ describe('session-lab run', () => {
   test('an unknown --store exits 2 listing the stores', async () => {
     const result = await runCli(['run', 'login-browse', '--store', 'mongo']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('--store: expected one of memory, redis, redis-locking, got "mongo"');
+    expect(result.stderr).toContain('--store: expected one of memory, redis, redis-locking, redis-replica-reads, redis-replica-reads-wait, redis-sentinel, redis-cluster, got "mongo"');
   });
 
   test('unknown flags and bad numbers exit 2', async () => {
