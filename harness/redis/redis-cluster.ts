@@ -16,7 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Keeper } from './provision.js';
-import { TOPOLOGY_START_MS } from './replica-set.js';
+import { topologyStartMs } from './replica-set.js';
 import { NODE_ARGS, describeNodes, infoFields, killNode, pauseNode, startNode, withNode, type StartedRedisTopology, type TopologyNode } from './topology.js';
 import { freePort } from '../util/net.js';
 import { pollUntil } from '../util/wait.js';
@@ -69,7 +69,7 @@ export async function startRedisCluster(binary: string): Promise<StartedRedisTop
         }
         return true;
       },
-      { timeoutMs: TOPOLOGY_START_MS, intervalMs: 50, what: 'the cluster nodes to meet' },
+      { timeoutMs: topologyStartMs(), intervalMs: 50, what: 'the cluster nodes to meet' },
     );
     for (let i = PRIMARIES; i < nodes.length; i++) {
       await withNode(nodes[i].port, (client) => client.call('CLUSTER', 'REPLICATE', ids[i - PRIMARIES]));
@@ -86,7 +86,7 @@ export async function startRedisCluster(binary: string): Promise<StartedRedisTop
         }
         return true;
       },
-      { timeoutMs: TOPOLOGY_START_MS, intervalMs: 50, what: 'the cluster to cover every slot with synced replicas' },
+      { timeoutMs: topologyStartMs(), intervalMs: 50, what: 'the cluster to cover every slot with synced replicas' },
     );
   } catch (error) {
     await stop();

@@ -24,6 +24,7 @@ import {
   type TopologySnapshot,
 } from './topology.js';
 import type { Keeper } from './provision.js';
+import { timeoutBudgetMs, budgetHint } from '../util/budget.js';
 import { pollUntil } from '../util/wait.js';
 
 export interface ReplicaSet {
@@ -40,8 +41,8 @@ export interface ReplicaSet {
   stop(): Promise<void>;
 }
 
-/** How long a topology may take to come up on a busy machine. */
-export const TOPOLOGY_START_MS = 30_000;
+/** How long a topology may take to come up on a busy machine: the project's one time budget. */
+export const topologyStartMs = (): number => timeoutBudgetMs();
 
 export async function startReplicaSet(binary: string, replicas: number): Promise<ReplicaSet> {
   const keepers: Keeper[] = [];
@@ -73,7 +74,7 @@ export async function startReplicaSet(binary: string, replicas: number): Promise
         }
         return true;
       },
-      { timeoutMs: TOPOLOGY_START_MS, intervalMs: 50, what: `${replicas} replica(s) to sync with redis-1` },
+      { timeoutMs: topologyStartMs(), intervalMs: 50, what: `${replicas} replica(s) to sync with redis-1 ${budgetHint()}` },
     );
   } catch (error) {
     await stop();

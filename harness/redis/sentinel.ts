@@ -14,7 +14,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Keeper } from './provision.js';
-import { startReplicaSet, TOPOLOGY_START_MS } from './replica-set.js';
+import { startReplicaSet, topologyStartMs } from './replica-set.js';
 import { killNode, pauseNode, startNode, withNode, type StartedRedisTopology, type TopologyNode } from './topology.js';
 import { pollUntil } from '../util/wait.js';
 
@@ -64,7 +64,7 @@ export async function startSentinelTopology(binary: string, replicas = 2): Promi
         }
         return true;
       },
-      { timeoutMs: TOPOLOGY_START_MS, intervalMs: 100, what: 'three sentinels that know each other and every replica' },
+      { timeoutMs: topologyStartMs(), intervalMs: 100, what: 'three sentinels that know each other and every replica' },
     );
   } catch (error) {
     await stop();

@@ -88,7 +88,7 @@ describe('nothing left running', () => {
   test('Ctrl-C during a Sentinel run: exit 130, every redis-server, sentinel and backend gone', async () => {
     const cli = startCli(LONG_RUN('redis-sentinel'));
     // 3 backends + 6 keepers, each with its redis-server (3 data nodes, 3 sentinels).
-    const tree = await waitForDescendants(cli.child.pid!, 15, 60_000);
+    const tree = await waitForDescendants(cli.child.pid!, 15);
     cli.child.kill('SIGINT');
     const result = await cli.done;
     expect(result.code).toBe(130);
@@ -98,7 +98,7 @@ describe('nothing left running', () => {
 
   test('SIGKILL of the harness during a Redis Cluster run: its six nodes die with it', async () => {
     const cli = startCli(LONG_RUN('redis-cluster'));
-    const tree = await waitForDescendants(cli.child.pid!, 15, 60_000);
+    const tree = await waitForDescendants(cli.child.pid!, 15);
     expect(descendantsOf(cli.child.pid!).length).toBeGreaterThanOrEqual(15);
     cli.child.kill('SIGKILL');
     await cli.done;

@@ -18,9 +18,10 @@
 import type { ClusterControl } from '../../cluster-control.js';
 import type { StartedRedisTopology } from '../../redis/topology.js';
 import type { ScheduledFaultDefinition } from './scheduled-fault.js';
+import { timeoutBudgetMs } from '../../util/budget.js';
 
-/** How long a promotion may take on a busy machine (Sentinel: down after 500 ms, then an election). */
-export const FAILOVER_BUDGET_MS = 30_000;
+/** How long a promotion may take on a busy machine (Sentinel: down after 500 ms, then an election): the one time budget. */
+const failoverBudgetMs = (): number => timeoutBudgetMs();
 
 /** The topology a fault acts on; assertFaultFits (faults.ts) has refused clusters without one by `requires`. */
 const topologyOf = (cluster: ClusterControl): StartedRedisTopology => cluster.topology!;
@@ -95,7 +96,7 @@ export const killPrimary: ScheduledFaultDefinition = {
     const old = await topology.killPrimary((victim) =>
       cluster.recordEvent({ kind: 'store-primary-killed', fault: spec, detail: `${victim.name} (${victim.host}:${victim.port}) was killed`, topology: topology.describe().text }),
     );
-    const promoted = await topology.waitForNewPrimary(old, FAILOVER_BUDGET_MS);
+    const promoted = await topology.waitForNewPrimary(old, failoverBudgetMs());
     // The new primary replicates to the others directly: no lag from here on.
     topology.setLag?.(0);
     cluster.recordEvent({ kind: 'store-failover', fault: spec, detail: `${promoted.name} (${promoted.host}:${promoted.port}) promoted ${Date.now() - started} ms after the kill`, topology: topology.describe().text });
