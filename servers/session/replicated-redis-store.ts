@@ -54,8 +54,8 @@ export class ReplicatedRedisStore implements SessionStore {
         role: 'master',
         sentinelRetryStrategy: retry.retryStrategy,
         // A request during a failover waits for the promotion (ioredis's
-        // default behaviour is to retry 20 times), bounded here to ~10 s.
-        maxRetriesPerRequest: 60,
+        // default behaviour is to retry 20 times), bounded here to ~30 s.
+        maxRetriesPerRequest: 150,
         ...retry,
       });
     } else {
