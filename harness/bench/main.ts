@@ -14,6 +14,10 @@
  *      disk (target ≤ 500 MB); `-- --quick` runs 1 000 users instead
  *   5. `npm test` wall time, with the load average (target ≤ 60 s idle)
  *
+ *   6. session write+read throughput and p99, one Redis against Redis
+ *      Cluster, same driver; 7. the Sentinel failover window
+ *      (replicated-store.ts; sections `stores` and `failover`)
+ *
  * `-- --only=proxies,suite` runs only those sections.
  */
 import { spawn } from 'node:child_process';
@@ -28,6 +32,7 @@ import { canReadCpu } from './cpu.js';
 import type { LoadJob, LoadResult } from './load-worker.js';
 import { formatProxies, measureProxies } from './proxies.js';
 import { timeSuite } from './suite.js';
+import { failoverWindow, storeThroughput } from './replicated-store.js';
 
 const READY_SAMPLES = 7;
 const LOAD = { connections: 32, durationMs: 4000, maxRequests: 400_000 };
@@ -176,7 +181,7 @@ async function suite(): Promise<void> {
 }
 
 // `-- --only=proxies,suite` runs some sections; `-- --no-suite` skips the test suite's timing.
-const SECTIONS = { ready: readyTime, proxies: balancer, driver, memory, suite } as const;
+const SECTIONS = { ready: readyTime, proxies: balancer, driver, memory, suite, stores: storeThroughput, failover: failoverWindow } as const;
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
 for (const name of only ?? []) {
   if (!(name in SECTIONS)) {
