@@ -22,7 +22,7 @@ export interface ClusterControl {
   /** The store's Redis, when the store has one. */
   readonly redis: ProvisionedRedis | undefined;
   /** A replicated store's Redis topology (replicas, Sentinel, Cluster), for the store faults. */
-  readonly topology: StartedRedisTopology | undefined;
+  readonly topology?: StartedRedisTopology;
   /** Records something that happened to the cluster, for the diagnosis. */
   recordEvent(event: Omit<ClusterEvent, 'time'>): void;
 }
