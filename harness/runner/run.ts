@@ -8,10 +8,7 @@
  * dropped, so a long run's memory stays flat.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
-import { HISTORY_FILE_MODE, prepareHistoryFile } from '../history/history-file.js';
 import { createRedactor } from '../history/redact.js';
 import { parseCookie } from 'cookie';
 import { REQUEST_ID_HEADER } from '../balancer/proxy.js';
@@ -25,6 +22,7 @@ import { HarnessError } from '../errors.js';
 import { assertFaultFits, isScheduledFault, parseScheduledFault } from '../fault/faults.js';
 import type { ScheduledFault } from '../fault/scheduled/scheduled-fault.js';
 import type { ClusterEvent, RequestRecord } from '../history/history.js';
+import { HistoryWriter } from '../history/history-file.js';
 import { planRun } from '../scenario/plan.js';
 import type { Scenario, ScenarioClient, ScenarioStep } from '../scenario/schema.js';
 import { proxyRecordFromTap } from '../tap/join.js';
@@ -170,33 +168,6 @@ function serverReading(value: string | undefined): string | undefined {
   }
 }
 
-/** Appends JSON lines to a file, one writer at a time, waiting for the disk when it is behind. */
-class LineWriter {
-  readonly #out: WriteStream;
-  #queue: Promise<void> = Promise.resolve();
-  #error: Error | undefined;
-
-  constructor(path: string) {
-    // Checked and created 0600 first: a bad path is a one-line error, not an unhandled 'error' event.
-    this.#out = createWriteStream(prepareHistoryFile(path), { flags: 'w', mode: HISTORY_FILE_MODE });
-    this.#out.on('error', (error) => (this.#error ??= error));
-  }
-
-  write(values: unknown[]): Promise<void> {
-    this.#queue = this.#queue.then(async () => {
-      if (this.#error) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--history: cannot write: ${this.#error.message}`, { cause: this.#error });
-      for (const value of values) if (!this.#out.write(`${JSON.stringify(value)}\n`)) await once(this.#out, 'drain');
-    });
-    return this.#queue;
-  }
-
-  async close(): Promise<void> {
-    await this.#queue;
-    this.#out.end();
-    await once(this.#out, 'finish');
-  }
-}
-
 /** Refuses, as bad input, a run the chosen client cannot make: Chromium runs a few passes of a client that accepts cookies. */
 export function checkClientKind(kind: ClientKind, run: { users: number; repeat: number; openEnded: boolean; client: ScenarioClient; scenario: string }): void {
   if (kind !== 'chromium') return;
@@ -228,9 +199,8 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   const planned = repeat === OPEN_ENDED_REPEAT ? undefined : users * repeat * perRun;
   const total = options.maxRequests !== undefined ? Math.min(options.maxRequests, planned ?? Infinity) : planned;
   const tally = new Tally(cluster.backends.map((b) => b.name), !options.historyFile);
-  const out = options.historyFile ? new LineWriter(options.historyFile) : undefined;
+  const out = options.historyFile ? new HistoryWriter(options.historyFile) : undefined;
   const redactor = options.historyRaw ? undefined : createRedactor(scenario.secretFields);
-  await out?.write([{ type: 'topology', ...cluster.history.topology }]);
 
   const clientKind = options.clientKind ?? 'virtual-user';
   checkClientKind(clientKind, { users, repeat, openEnded, client, scenario: scenario.name });
@@ -273,6 +243,8 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     });
   const timers = scheduled.filter((fault) => 'atMs' in fault.schedule).map((fault) => setTimeout(() => fire(fault), (fault.schedule as { atMs: number }).atMs));
   cluster.recordEvent({ kind: 'run-started' });
+  // What `session-lab diagnose` needs to settle the file as this run does.
+  await out?.write([{ type: 'topology', ...cluster.history.topology }, { type: 'run', scenario: scenario.name, fixed, users, started }]);
   const counted = () => {
     done++;
     for (const entry of byCount) if (entry.after === done) fire(entry.fault);
@@ -443,9 +415,10 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     await chromium?.stop();
   }
 
-  const events = cluster.history.events.filter((e) => e.time >= started && e.kind !== 'run-started');
+  const runEvents = cluster.history.events.filter((e) => e.time >= started);
+  const events = runEvents.filter((e) => e.kind !== 'run-started');
   if (out) {
-    await out.write(events.map((event) => ({ type: 'event', ...event })));
+    await out.write(runEvents.map((event) => ({ type: 'event', ...event })));
     await out.close();
   }
   for (const message of faultErrors) tally.failure({ user: 0, run: 0, step: 0, request: '-', message: `fault: ${message}` });
