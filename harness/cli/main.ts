@@ -24,6 +24,8 @@ import { parseBudget, setTimeoutBudget, timeoutBudgetMs } from '../util/budget.j
 import { validateApp, type AppCommand } from '../backend/command-launcher.js';
 import { expressServerApp } from '../backend/express-server.js';
 import { connectTarget } from '../target/target.js';
+import { checkOutputs, writeCompareOutputs, writeRunOutputs } from './outputs.js';
+import { diagnoseHistoryFile } from '../runner/diagnose-file.js';
 import { formatRun, formatScenarioList, runToJson } from './report.js';
 import { RUNTIMES, type Runtime } from '../backend/runtime.js';
 import { containerLauncher } from '../backend/container-launcher.js';
@@ -37,6 +39,8 @@ Usage:
   session-lab compare --scenario X [--stores a,b] [--balancers a,b] [--faults none,F] [--servers N]
                       [--runtime process|docker] [--users N] [--requests N] [--fixed] [--server reference|express]
                       [--format table|markdown|json|csv] [--proxy-engine E]
+                      [--report DIR] [--summary FILE]
+  session-lab diagnose <history file> [--json | --report DIR] [--junit FILE] [--summary FILE]
   session-lab scenarios
   session-lab demo
   session-lab help
@@ -85,6 +89,9 @@ Options for run:
                        sent (by default they are hashed or redacted)
   --budget TIME        the time budget every deadline derives from (default 30s, or
                        SLAB_BUDGET_MS); raise it on a slow machine
+  --report DIR         write DIR/index.html: summary, resets by cause, a sequence diagram per user
+  --junit FILE         JUnit XML, a testcase per user pass (for CI test reporters)
+  --summary FILE       a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set)
 
 Redis (for --store redis): REDIS_URL if set; else redis-server from PATH on a
 free port; else a container through testcontainers when Docker answers.
@@ -276,6 +283,9 @@ async function commandRun(args: string[]): Promise<number> {
       'cookie-name': { type: 'string' },
       target: { type: 'string' },
       'backend-header': { type: 'string' },
+      report: { type: 'string' },
+      junit: { type: 'string' },
+      summary: { type: 'string' },
     },
   });
   if (positionals.length !== 1) {
@@ -312,7 +322,9 @@ async function commandRun(args: string[]): Promise<number> {
     historyRaw: values['history-raw'],
   };
   const own = ownAppFlags(values);
+  const outputs = { report: values.report, junit: values.junit, summary: values.summary };
   const scenario = loadScenario(positionals[0]);
+  checkOutputs(outputs);
   const plan = planRun(scenario, { fixed: values.fixed, cluster: cliCluster, faults });
   checkClientKind(runOptions.clientKind ?? 'virtual-user', {
     users: runOptions.users ?? 1,
@@ -346,6 +358,8 @@ async function commandRun(args: string[]): Promise<number> {
     progress.done();
     if (values.json) process.stdout.write(`${JSON.stringify(runToJson(result))}\n`);
     else process.stdout.write(`${formatRun(result, { cookieName: cluster.history.topology.cookieName || cluster.options.session.cookieName })}\n`);
+    else process.stdout.write(`${formatRun(result, { cookieName: cluster.options.session.cookieName })}\n`);
+    writeRunOutputs(result, cluster.options.session.cookieName, outputs, `session-lab run ${args.join(' ')}`, note);
     return result.passed ? 0 : 1;
   });
 }
@@ -376,6 +390,8 @@ async function commandCompare(args: string[]): Promise<number> {
       format: { type: 'string' },
       fixed: { type: 'boolean', default: false },
       server: { type: 'string' },
+      report: { type: 'string' },
+      summary: { type: 'string' },
     },
   });
   refuseRepeated(tokens, []);
@@ -386,6 +402,8 @@ async function commandCompare(args: string[]): Promise<number> {
   for (const fault of faults) if (fault !== 'none') validateFault(fault, '--faults');
   const format = choiceFlag<CompareFormat>('format', values.format, COMPARE_FORMATS) ?? 'table';
   const scenario = loadScenario(values.scenario);
+  const outputs = { report: values.report, summary: values.summary };
+  checkOutputs(outputs);
   const total = stores.length * balancers.length * faults.length;
   let done = 0;
   const rows = await compare(scenario, {
@@ -404,6 +422,7 @@ async function commandCompare(args: string[]): Promise<number> {
     onStart: (label) => process.stderr.write(`[${++done}/${total}] ${scenario.name} on ${label}…\n`),
   });
   process.stdout.write(`${formatComparison(rows, format)}\n`);
+  writeCompareOutputs(scenario.name, rows, outputs, `session-lab compare ${args.join(' ')}`, note);
   return interrupted ? 130 : 0;
 }
 
@@ -430,6 +449,35 @@ function oneLine(message: string): string {
   return line.length > 1000 ? `${line.slice(0, 1000)}… (${line.length} chars)` : line;
 }
 
+/** Notes about files written go to stderr, so stdout stays one report (or one JSON object). */
+function note(line: string): void {
+  process.stderr.write(`session-lab: ${line}\n`);
+}
+
+/** `session-lab diagnose FILE`: a --history file settled again, verdicts as the run gave them. */
+async function commandDiagnose(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      report: { type: 'string' },
+      junit: { type: 'string' },
+      summary: { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1) {
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `diagnose: expected one history file (written by run --history), got ${positionals.length ? positionals.join(' ') : 'none'}`);
+  }
+  const outputs = { report: values.report, junit: values.junit, summary: values.summary };
+  checkOutputs(outputs);
+  const { cookieName, ...result } = await diagnoseHistoryFile(positionals[0]);
+  if (values.json) process.stdout.write(`${JSON.stringify(runToJson(result))}\n`);
+  else process.stdout.write(`${formatRun(result, { cookieName })}\n`);
+  writeRunOutputs(result, cookieName, outputs, `session-lab diagnose ${args.join(' ')}`, note);
+  return result.passed ? 0 : 1;
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     const [command, ...rest] = takeBudget(argv);
@@ -438,6 +486,8 @@ export async function main(argv: string[]): Promise<number> {
         return await commandRun(rest);
       case 'compare':
         return await commandCompare(rest);
+      case 'diagnose':
+        return await commandDiagnose(rest);
       case 'scenarios':
         parseArgs({ args: rest, options: {} });
         process.stdout.write(`${formatScenarioList(builtInScenarioNames().map((name) => loadScenario(name)))}\n`);
@@ -452,7 +502,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${USAGE}\n`);
         return command === undefined ? 2 : 0;
       default:
-        throw new HarnessError('SLAB_ERR_OPTION_INVALID', `unknown command ${cutValue(command)}: expected run, compare, scenarios, demo or help`);
+        throw new HarnessError('SLAB_ERR_OPTION_INVALID', `unknown command ${cutValue(command)}: expected run, compare, diagnose, scenarios, demo or help`);
     }
   } catch (error) {
     if (isHarnessError(error)) {
