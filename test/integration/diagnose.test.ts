@@ -1,0 +1,41 @@
+/** `session-lab diagnose FILE`: a --history file re-diagnosed gives the run's own verdicts. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'slab-diagnose-'));
+
+test('diagnose run.jsonl prints the same verdicts, failures and counts as the run that wrote it', async () => {
+  const file = join(dir, 'run.jsonl');
+  // A backend killed mid-run: the evidence names the event and its time since the run started.
+  const run = await runCli(['run', 'login-browse', '--users', '5', '--json', '--history', file, '--fault', 'kill-backend=app-2,after=8']);
+  expect(run.code).toBe(1);
+  const ran = JSON.parse(run.stdout);
+  expect(ran.resetsTotal).toBeGreaterThan(0);
+
+  const again = await runCli(['diagnose', file, '--json']);
+  expect(again.stderr).toBe('');
+  expect(again.code).toBe(1);
+  const diagnosed = JSON.parse(again.stdout);
+  expect(diagnosed.resets).toEqual(ran.resets);
+  expect(diagnosed.failures).toEqual(ran.failures);
+  for (const field of ['scenario', 'store', 'balancer', 'faults', 'servers', 'users', 'requests', 'errors', 'resetsTotal', 'resetsByCause', 'anomalies', 'requestsPerBackend', 'events', 'passed']) {
+    expect(diagnosed[field], field).toEqual(ran[field]);
+  }
+
+  const text = await runCli(['diagnose', file]);
+  expect(text.stdout).toContain('session reset — cause: replication');
+});
+
+test('a file that is not a --history file: exit 2 naming the file and line', async () => {
+  const bad = join(dir, 'bad.jsonl');
+  writeFileSync(bad, '{"type":"topology","backends":["app-1"],"cookieName":"sid"}\nnot json\n');
+  const result = await runCli(['diagnose', bad]);
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain(`SLAB_ERR_HISTORY_INVALID: ${bad}: line 2: not JSON`);
+  const missing = await runCli(['diagnose', join(dir, 'missing.jsonl')]);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toContain('SLAB_ERR_HISTORY_INVALID');
+});
