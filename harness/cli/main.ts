@@ -471,7 +471,8 @@ async function commandDiagnose(args: string[]): Promise<number> {
   }
   const outputs = { report: values.report, junit: values.junit, summary: values.summary };
   checkOutputs(outputs);
-  const { cookieName, ...result } = await diagnoseHistoryFile(positionals[0]);
+  const result = await diagnoseHistoryFile(positionals[0]);
+  const { cookieName } = result;
   if (values.json) process.stdout.write(`${JSON.stringify(runToJson(result))}\n`);
   else process.stdout.write(`${formatRun(result, { cookieName })}\n`);
   writeRunOutputs(result, cookieName, outputs, `session-lab diagnose ${args.join(' ')}`, note);

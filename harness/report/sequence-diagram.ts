@@ -22,7 +22,7 @@ import { esc } from './svg.js';
 const LANE_GAP = 200;
 const LEFT = 90;
 const TOP = 40;
-const ARROW = 17;
+const ARROW = 18;
 const HEADER = 20;
 
 export interface DiagramInput {
@@ -78,7 +78,7 @@ export function sequenceDiagram(input: DiagramInput): string {
     const backend = record.proxy?.backend ?? record.backend;
     const top = y;
     const rowParts = parts.length;
-    y += HEADER;
+    y += HEADER + 12;
     arrow('client', 'balancer', hops.request, 'request');
     if (backend && lanes.includes(backend) && hops.forwarded !== undefined) {
       arrow('balancer', backend, hops.forwarded, 'request');

@@ -11,7 +11,7 @@ import type { RunResult } from './run.js';
 /** Below this size every record is kept (for --report diagrams); above, examples only. */
 const KEEP_ALL_BYTES = 64 * 1024 * 1024;
 
-export async function diagnoseHistoryFile(file: string): Promise<RunResult & { cookieName: string }> {
+export async function diagnoseHistoryFile(file: string): Promise<RunResult> {
   const { topology, run, events, size } = await readHistoryHeader(file);
   const tally = new Tally(topology.backends, size <= KEEP_ALL_BYTES);
   const history = { topology, events, proxy: [], backendLog: [] };
@@ -36,6 +36,7 @@ export async function diagnoseHistoryFile(file: string): Promise<RunResult & { c
     balancer: topology.balancer,
     faults: topology.faults,
     servers: topology.backends.length,
+    cookieName: topology.cookieName,
     users: run?.users ?? users,
     repeat,
     ...(run?.seed === undefined ? {} : { seed: run.seed }),
@@ -56,6 +57,5 @@ export async function diagnoseHistoryFile(file: string): Promise<RunResult & { c
     passed: tally.failuresTotal === 0,
     records: tally.records,
     historyFile: file,
-    cookieName: topology.cookieName,
   };
 }

@@ -23,7 +23,8 @@ import { assertFaultFits, isScheduledFault, parseScheduledFault } from '../fault
 import type { ScheduledFault } from '../fault/scheduled/scheduled-fault.js';
 import type { ClusterEvent, RequestRecord } from '../history/history.js';
 import { HistoryWriter } from '../history/history-file.js';
-import { planRun } from '../scenario/plan.js';
+import { planRun, type RunPlan } from '../scenario/plan.js';
+import { assertPlanFits, scheduledFaultsToAdd } from '../scenario/plan-check.js';
 import type { Scenario, ScenarioClient, ScenarioStep } from '../scenario/schema.js';
 import { proxyRecordFromTap } from '../tap/join.js';
 import { checkExpectations } from './expectations.js';
@@ -56,7 +57,15 @@ export interface RunOptions {
   /** Stops issuing requests when aborted. */
   signal?: AbortSignal;
   onProgress?: (progress: RunProgress) => void;
-  /** The scenario's client settings as planned (planRun); by default, the scenario's own. */
+  /**
+   * The plan the cluster was started from (planRun): its client settings are
+   * used as they are. Without it, runScenario plans the scenario itself,
+   * applies its client settings and scheduled faults, and refuses
+   * (SLAB_ERR_PLAN_CONFLICT) a cluster whose https, site, session settings
+   * or cookie faults differ from what the scenario needs.
+   */
+  plan?: RunPlan;
+  /** The scenario's client settings as planned (planRun), for callers that planned the run themselves. */
   client?: ScenarioClient;
   /** Run without the scenario's misconfiguration: no reset is expected anywhere. */
   fixed?: boolean;
@@ -104,6 +113,8 @@ export interface RunResult {
   balancer: string;
   faults: string[];
   servers: number;
+  /** The session cookie's name (its values appear in reports only as hashes). */
+  cookieName: string;
   users: number;
   repeat: number;
   requests: number;
@@ -185,8 +196,13 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   const openEnded = options.durationMs !== undefined || options.maxRequests !== undefined;
   const repeat = positiveInteger('repeat', options.repeat ?? (openEnded ? OPEN_ENDED_REPEAT : RUN_DEFAULTS.repeat));
   const concurrency = positiveInteger('concurrency', options.concurrency ?? RUN_DEFAULTS.concurrency);
-  const fixed = options.fixed ?? false;
-  const client = options.client ?? planRun(scenario, { fixed }).client;
+  const fixed = options.plan?.fixed ?? options.fixed ?? false;
+  // A caller that planned the run (the CLI, compare) says so; otherwise the scenario's plan must fit the cluster.
+  const planned = options.plan ?? planRun(scenario, { fixed });
+  const checked = !options.plan && !options.client;
+  if (checked) assertPlanFits(scenario.name, cluster.options, planned);
+  const client = options.client ?? planned.client;
+  const extraFaults = checked ? scheduledFaultsToAdd(cluster.options, planned) : [];
   const policy = { cookies: client.cookies, secureOnLocal: client.secureOnLocal };
   const steps = expandSteps(scenario);
   const perRun = requestsPerRun(steps);
@@ -196,8 +212,8 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   cluster.history.topology.blackBox = blackBox;
   const backendHeader = options.backendHeader?.toLowerCase();
   const runId = randomBytes(3).toString('hex');
-  const planned = repeat === OPEN_ENDED_REPEAT ? undefined : users * repeat * perRun;
-  const total = options.maxRequests !== undefined ? Math.min(options.maxRequests, planned ?? Infinity) : planned;
+  const plannedRequests = repeat === OPEN_ENDED_REPEAT ? undefined : users * repeat * perRun;
+  const total = options.maxRequests !== undefined ? Math.min(options.maxRequests, plannedRequests ?? Infinity) : plannedRequests;
   const tally = new Tally(cluster.backends.map((b) => b.name), !options.historyFile);
   const out = options.historyFile ? new HistoryWriter(options.historyFile) : undefined;
   const redactor = options.historyRaw ? undefined : createRedactor(scenario.secretFields);
@@ -221,7 +237,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   let done = 0;
 
   // Scheduled faults: each fires once, at a time or after the k-th request.
-  const scheduled = cluster.options.faults.filter(isScheduledFault).map((spec) => parseScheduledFault(spec, 'faults'));
+  const scheduled = [...cluster.options.faults, ...extraFaults].filter(isScheduledFault).map((spec) => parseScheduledFault(spec, 'faults'));
   // Refuse faults this cluster cannot have before the first request, not halfway through.
   for (const fault of scheduled) assertFaultFits(fault, cluster);
   // Faults that shape the cluster from the first request on (replicas trailing the primary).
@@ -423,14 +439,15 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   }
   for (const message of faultErrors) tally.failure({ user: 0, run: 0, step: 0, request: '-', message: `fault: ${message}` });
   tally.sorted();
-  const completed = planned === undefined || options.maxRequests !== undefined ? !options.signal?.aborted : tally.requests === planned;
+  const completed = plannedRequests === undefined || options.maxRequests !== undefined ? !options.signal?.aborted : tally.requests === plannedRequests;
   return {
     scenario: scenario.name,
     fixed,
     store: cluster.options.store,
     balancer: cluster.options.balancer,
-    faults: cluster.options.faults,
+    faults: [...cluster.options.faults, ...extraFaults],
     servers: cluster.backends.length,
+    cookieName,
     users,
     repeat: Math.ceil(tally.requests / Math.max(1, users * perRun)),
     requests: tally.requests,
