@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { closedPort } from '../helpers/ports.js';
 import { runCli, startCli } from '../helpers/cli.js';
+import { testRedis } from '../helpers/redis.js';
 import { descendantsOf, waitForDescendants, waitForGone, waitForNoMarked } from '../helpers/processes.js';
 
 
@@ -18,7 +19,7 @@ describe('session-lab run', () => {
     expect(await waitForNoMarked(result.marker)).toEqual([]);
   });
 
-  test('redis + round-robin: exit 0', async () => {
+  testRedis('redis + round-robin: exit 0', async () => {
     const result = await runCli(['run', 'login-browse', '--store', 'redis']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);

@@ -10,17 +10,18 @@ import { Redis } from 'ioredis';
 import { runScenario } from '../../harness/runner/run.js';
 import { loadScenario } from '../../harness/scenario/load.js';
 import { descendantsOf, waitForGone } from '../helpers/processes.js';
+import { describeRedis, redisReason, testRedis } from '../helpers/redis.js';
 
 let redis: ProvisionedRedis;
 beforeAll(async () => {
-  redis = await provisionRedis();
+  if (!redisReason) redis = await provisionRedis();
 });
 afterAll(async () => {
   await redis?.stop();
 });
 
 
-describe('redis store', () => {
+describeRedis('redis store', () => {
   test('get/set/touch/destroy with a TTL, under its prefix only', async () => {
     const store = RedisStore.connect(redis.url, 'slab:test-a:');
     const other = RedisStore.connect(redis.url, 'slab:test-b:');
@@ -70,7 +71,7 @@ describe('redis store', () => {
 });
 
 describe('redis provisioning', () => {
-  test('a spawned redis-server answers, and it and its keeper are gone after stop', async () => {
+  testRedis('a spawned redis-server answers, and it and its keeper are gone after stop', async () => {
     const own = await provisionRedis({ env: { ...process.env, REDIS_URL: '' } });
     expect(own.source).toBe('redis-server');
     const tree = [own.pid!, ...descendantsOf(own.pid!)];
