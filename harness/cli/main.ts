@@ -456,9 +456,10 @@ function note(line: string): void {
 
 /** `session-lab diagnose FILE`: a --history file settled again, verdicts as the run gave them. */
 async function commandDiagnose(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals, tokens } = parseArgs({
     args,
     allowPositionals: true,
+    tokens: true,
     options: {
       json: { type: 'boolean', default: false },
       report: { type: 'string' },
@@ -466,8 +467,9 @@ async function commandDiagnose(args: string[]): Promise<number> {
       summary: { type: 'string' },
     },
   });
+  refuseRepeated(tokens, []);
   if (positionals.length !== 1) {
-    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `diagnose: expected one history file (written by run --history), got ${positionals.length ? positionals.join(' ') : 'none'}`);
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `diagnose: expected one history file (written by run --history), got ${positionals.length ? cutValue(positionals.join(' ')) : 'none'}`);
   }
   const outputs = { report: values.report, junit: values.junit, summary: values.summary };
   checkOutputs(outputs);
