@@ -4,7 +4,7 @@ import { table } from '../util/table.js';
 import type { RequestRecord } from '../history/history.js';
 import type { RunResult } from '../runner/run.js';
 import type { LoadedScenario } from '../scenario/load.js';
-import { sessionIdHash } from '../../servers/session/session-id.js';
+import { idHash } from '../history/redact.js';
 
 export const CAUSE_EXPLAINED: Record<ResetCause, string> = {
   replication: 'the balancer sent the request to a server that never saw this session (sessions live in one server only). Fix: a shared store (--store redis) or sticky routing.',
@@ -19,7 +19,7 @@ export function verdictHeadline(v: Verdict): string {
   return `user ${v.user}${v.run > 1 ? `, run ${v.run}` : ''}, step ${v.step} ${v.request}: session reset — cause: ${v.cause}${v.expected ? ' (expected by the scenario)' : ''}`;
 }
 
-const sid = (value: string | undefined) => (value ? `sid#${sessionIdHash(value)}` : 'none');
+const sid = (value: string | undefined) => (value ? `sid#${idHash(value)}` : 'none');
 
 /** What every hop saw for one request, one line each. */
 export function hops(record: RequestRecord, cookieName: string): string[] {

@@ -2,7 +2,7 @@
  * The history read as operations on session records: each cart request is
  * an add, a read or a destroy, with the time it was invoked and completed.
  */
-import { sessionIdHash } from '../../servers/session/session-id.js';
+import { idHash } from '../history/redact.js';
 import type { History, RequestRecord } from '../history/history.js';
 import type { Operation } from './anomaly.js';
 
@@ -76,7 +76,7 @@ export function operationsBySession(requests: readonly RequestRecord[]): { bySes
     const op = toOp(record);
     if (op.kind === 'destroy') destroys.push(op);
     if (record.sessionStatus !== 'loaded' && op.kind !== 'destroy') continue;
-    const key = sessionIdHash(record.sessionIdSent);
+    const key = idHash(record.sessionIdSent);
     let ops = bySession.get(key);
     if (!ops) bySession.set(key, (ops = []));
     ops.push(op);

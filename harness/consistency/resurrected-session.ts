@@ -1,5 +1,5 @@
 /** A session destroyed by logout, written back by a request that had loaded it before the destroy (tj/connect-redis #328). */
-import { sessionIdHash } from '../../servers/session/session-id.js';
+import { idHash } from '../history/redact.js';
 import type { RequestRecord } from '../history/history.js';
 import type { Anomaly, Operation } from './anomaly.js';
 import { toOp, type Op } from './operations.js';
@@ -17,7 +17,7 @@ export function checkResurrections(requests: readonly RequestRecord[], destroys:
       kind: 'resurrected-session',
       user: destroy.record.user,
       run: destroy.record.run,
-      session: `sid#${sessionIdHash(id)}`,
+      session: `sid#${idHash(id)}`,
       evidence: `step ${destroy.record.step} (${destroy.record.method} ${destroy.record.path}) destroyed the session, then step ${writer.record.step} (${writer.record.method} ${writer.record.path}), which had loaded it before, saved it back: the session is alive again in the store`,
       sequence: [writer, destroy].sort((a, b) => a.invoke - b.invoke).map(describe),
     });

@@ -15,6 +15,19 @@ import type { JarCookie, RequestRecord } from './history.js';
 export const SECRET_FIELDS = ['password', 'passwd', 'pass', 'secret', 'token', 'apikey', 'api_key', 'authorization', 'credentials'];
 export const REDACTED = '[redacted]';
 
+/** A value a redacted history holds in place of an id: `#` and 8 hex digits. */
+const HASHED = /^#[0-9a-f]{8}$/;
+
+/**
+ * The hash of a session id as the backends report it (X-Session-Id-Hash),
+ * whether the history holds the id itself or, redacted, its hash already:
+ * so a redacted history file is diagnosed with the verdicts and evidence of
+ * the run that wrote it.
+ */
+export function idHash(value: string): string {
+  return HASHED.test(value) ? value.slice(1) : sessionIdHash(value);
+}
+
 /** A value replaced by its stable hash. */
 export function hashed(value: string): string {
   return `#${sessionIdHash(value)}`;

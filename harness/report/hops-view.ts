@@ -3,11 +3,11 @@
  * session ids only as hashes (sid#…), other cookies by name only, never a
  * value. Shared by the HTML report's sequence diagrams and JUnit output.
  */
-import { sessionIdHash } from '../../servers/session/session-id.js';
+import { idHash } from '../history/redact.js';
 import type { RequestRecord } from '../history/history.js';
 import { cookieName, cookiePairs } from '../util/cookie-header.js';
 
-const sid = (value: string) => `sid#${sessionIdHash(value)}`;
+const sid = (value: string) => `sid#${idHash(value)}`;
 
 /** A Cookie header as `sid=sid#ab12cd34; csrf`: the session cookie hashed, others by name. */
 export function cookieHeaderView(header: string | undefined, sessionCookie: string): string {
