@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The HTML report and JUnit output as people and CI read them: the report
  * opened in headless Chromium (Debian's, through playwright-core), the
