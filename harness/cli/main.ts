@@ -358,8 +358,7 @@ async function commandRun(args: string[]): Promise<number> {
     progress.done();
     if (values.json) process.stdout.write(`${JSON.stringify(runToJson(result))}\n`);
     else process.stdout.write(`${formatRun(result, { cookieName: cluster.history.topology.cookieName || cluster.options.session.cookieName })}\n`);
-    else process.stdout.write(`${formatRun(result, { cookieName: cluster.options.session.cookieName })}\n`);
-    writeRunOutputs(result, cluster.options.session.cookieName, outputs, `session-lab run ${args.join(' ')}`, note);
+    writeRunOutputs(result, cluster.history.topology.cookieName || cluster.options.session.cookieName, outputs, `session-lab run ${args.join(' ')}`, note);
     return result.passed ? 0 : 1;
   });
 }

@@ -447,7 +447,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     balancer: cluster.options.balancer,
     faults: [...cluster.options.faults, ...extraFaults],
     servers: cluster.backends.length,
-    cookieName,
+    cookieName: cookieName ?? cluster.options.session.cookieName,
     users,
     repeat: Math.ceil(tally.requests / Math.max(1, users * perRun)),
     requests: tally.requests,
