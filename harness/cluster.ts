@@ -131,13 +131,21 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
     throw new HarnessError('SLAB_ERR_OPTION_INVALID', `${field}: expected ${expected}, got ${JSON.stringify(value)}`);
   };
   // What a scenario's cluster may say is written down once, in the scenario schema; only the library's own options are checked here.
-  const checked = ClusterSchema.safeParse({ servers: top.servers, store: top.store, balancer: top.balancer, https: top.https, session: defined(options.session), faults: options.faults ? [...options.faults] : undefined });
+  const checked = ClusterSchema.safeParse({
+    servers: top.servers,
+    store: top.store,
+    balancer: top.balancer,
+    https: top.https,
+    session: defined(options.session),
+    faults: options.faults ? [...options.faults] : undefined,
+  });
   if (!checked.success) {
     const issue = checked.error.issues[0];
     const value = issue.path.reduce<unknown>((at, key) => (at as Record<PropertyKey, unknown> | undefined)?.[key], { ...top, session: options.session, faults: options.faults });
     throw new HarnessError('SLAB_ERR_OPTION_INVALID', `${issue.path.join('.')}: ${issue.message}, got ${JSON.stringify(value)}`);
   }
-  if (top.balancerConfig !== undefined && !isRealBalancer(top.balancer)) fail('balancerConfig', top.balancerConfig, `a balancer that reads a config file (${REAL_BALANCER_NAMES.join(' | ')}), not ${top.balancer}`);
+  if (top.balancerConfig !== undefined && !isRealBalancer(top.balancer))
+    fail('balancerConfig', top.balancerConfig, `a balancer that reads a config file (${REAL_BALANCER_NAMES.join(' | ')}), not ${top.balancer}`);
   if (!isEngineName(top.proxyEngine)) fail('proxyEngine', top.proxyEngine, ENGINE_NAMES.join(' | '));
   if (!RUNTIMES.includes(top.runtime)) fail('runtime', top.runtime, RUNTIMES.join(' | '));
   if (!HOSTNAME.test(top.site)) fail('site', top.site, 'a lower-case DNS name with a dot, e.g. shop.example.test');

@@ -74,14 +74,7 @@ const READY_STATUS = (status: number) => (status >= 200 && status < 400) || (sta
 // The keeper: fd 3 keeps the harness's pipe (a background list gets /dev/null
 // as stdin); the watcher kills the whole group when the pipe closes; the
 // keeper exits with the app's status, taking the watcher with it.
-const KEEPER = [
-  'exec 3<&0',
-  'sh -c "$0" </dev/null 3<&- & a=$!',
-  '( read _ignored <&3; kill -KILL 0 ) & w=$!',
-  'wait "$a"; s=$?',
-  'kill "$w" 2>/dev/null',
-  'exit "$s"',
-].join('\n');
+const KEEPER = ['exec 3<&0', 'sh -c "$0" </dev/null 3<&- & a=$!', '( read _ignored <&3; kill -KILL 0 ) & w=$!', 'wait "$a"; s=$?', 'kill "$w" 2>/dev/null', 'exit "$s"'].join('\n');
 
 /** Binds and releases `port` on loopback: free at this moment? */
 function portFree(port: number): Promise<boolean> {
@@ -247,7 +240,7 @@ export function validateApp(app: AppCommand, from: 'options' | 'cli' = 'options'
   };
   if (typeof app.command !== 'string' || !app.command.trim()) fail('command', app.command, 'a shell command, e.g. "node app.js"');
   if (app.cwd !== undefined) {
-    let isDir = false;
+    let isDir: boolean;
     try {
       isDir = statSync(app.cwd).isDirectory();
     } catch {

@@ -58,7 +58,5 @@ export function renderTemplate(text: string, values: Readonly<Record<string, str
  */
 export function pointAtSource(message: string, renderedPath: string, sourcePath: string, sourceLine: readonly number[]): string {
   const escaped = renderedPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return message.replace(new RegExp(`${escaped}(?::(\\d+))?`, 'g'), (_whole, line: string | undefined) =>
-    line === undefined ? sourcePath : `${sourcePath}:${sourceLine[Number(line) - 1] ?? line}`,
-  );
+  return message.replace(new RegExp(`${escaped}(?::(\\d+))?`, 'g'), (_whole, line: string | undefined) => (line === undefined ? sourcePath : `${sourcePath}:${sourceLine[Number(line) - 1] ?? line}`));
 }

@@ -26,9 +26,7 @@ export const haproxy: RealBalancerFlavour = {
     listen: context.listen,
     listen_tls: context.tls ? `bind ${context.tls.listen} ssl crt ${context.tls.pemFile}` : '# no https listener in this run',
     balance: BALANCE[strategy],
-    servers: context.taps
-      .map((tap) => `server ${tap.backend} 127.0.0.1:${tap.port} check inter 250ms fall 1 rise 1${strategy === 'cookie-insert' ? ` cookie ${tap.backend}` : ''}`)
-      .join('\n'),
+    servers: context.taps.map((tap) => `server ${tap.backend} 127.0.0.1:${tap.port} check inter 250ms fall 1 rise 1${strategy === 'cookie-insert' ? ` cookie ${tap.backend}` : ''}`).join('\n'),
     prefix: context.prefix,
   }),
   checkArgs: (_prefix, configFile) => ['-c', '-q', '-f', configFile],

@@ -21,7 +21,10 @@ function balance(strategy: string, { cookieName }: RenderContext): string {
     case 'hash-cookie':
       // nginx names cookie variables $cookie_NAME: a name with "-" or "." has none.
       if (!/^\w+$/.test(cookieName)) {
-        throw new HarnessError('SLAB_ERR_OPTION_INVALID', `balancer: nginx:hash-cookie needs a session cookie name of letters, digits and "_" (nginx's $cookie_NAME), got ${JSON.stringify(cookieName)}`);
+        throw new HarnessError(
+          'SLAB_ERR_OPTION_INVALID',
+          `balancer: nginx:hash-cookie needs a session cookie name of letters, digits and "_" (nginx's $cookie_NAME), got ${JSON.stringify(cookieName)}`,
+        );
       }
       return `hash $cookie_${cookieName} consistent;`;
     default:

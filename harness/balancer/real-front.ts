@@ -27,16 +27,7 @@ import { nginx, NGINX_FAULT_CONFIGS } from './nginx.js';
 import type { TlsMaterial } from './proxy.js';
 import type { BalancerTarget } from './strategy.js';
 
-export const REAL_BALANCER_NAMES = [
-  'nginx',
-  'nginx:ip-hash',
-  'nginx:least-conn',
-  'nginx:hash-cookie',
-  'haproxy',
-  'haproxy:source',
-  'haproxy:cookie-insert',
-  'haproxy:leastconn',
-] as const;
+export const REAL_BALANCER_NAMES = ['nginx', 'nginx:ip-hash', 'nginx:least-conn', 'nginx:hash-cookie', 'haproxy', 'haproxy:source', 'haproxy:cookie-insert', 'haproxy:leastconn'] as const;
 export type RealBalancerName = (typeof REAL_BALANCER_NAMES)[number];
 
 export function isRealBalancer(name: string): name is RealBalancerName {
@@ -122,7 +113,8 @@ async function readTemplate(flavour: RealBalancerFlavour, file: string, user: bo
   const unknown = used.filter((name) => !known.includes(name));
   const missing = REQUIRED.filter((name) => !used.includes(name));
   const where = user ? `--balancer-config ${file}` : file;
-  if (unknown.length) throw new HarnessError('SLAB_ERR_BALANCER_CONFIG', `${where}: unknown placeholder ${unknown.map((n) => `{{${n}}}`).join(', ')}; expected only ${known.map((n) => `{{${n}}}`).join(', ')}`);
+  if (unknown.length)
+    throw new HarnessError('SLAB_ERR_BALANCER_CONFIG', `${where}: unknown placeholder ${unknown.map((n) => `{{${n}}}`).join(', ')}; expected only ${known.map((n) => `{{${n}}}`).join(', ')}`);
   if (missing.length) {
     throw new HarnessError(
       'SLAB_ERR_BALANCER_CONFIG',

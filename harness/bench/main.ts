@@ -59,7 +59,6 @@ function inWorker(file: string, job: LoadJob): Promise<LoadResult> {
 
 const rate = (r: LoadResult) => `${r.rps.toFixed(0)} req/s (${r.requests} requests, ${r.errors} errors)`;
 
-
 async function readyTime(): Promise<void> {
   const samples: number[] = [];
   let source = '';
@@ -182,7 +181,10 @@ async function suite(): Promise<void> {
 
 // `-- --only=proxies,suite` runs some sections; `-- --no-suite` skips the test suite's timing.
 const SECTIONS = { ready: readyTime, proxies: balancer, driver, memory, suite, stores: storeThroughput, failover: failoverWindow } as const;
-const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = process.argv
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 for (const name of only ?? []) {
   if (!(name in SECTIONS)) {
     console.error(`session-lab bench: --only: expected names from ${Object.keys(SECTIONS).join(', ')}, got ${JSON.stringify(name)}`);

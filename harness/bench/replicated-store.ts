@@ -45,8 +45,7 @@ async function drive(store: SessionStore): Promise<{ opsPerSecond: number; write
   return { opsPerSecond: ((writes.length + reads.length) / DURATION_MS) * 1000, writeP99: p99(writes), readP99: p99(reads) };
 }
 
-const figures = (r: { opsPerSecond: number; writeP99: number; readP99: number }) =>
-  `${r.opsPerSecond.toFixed(0)} ops/s, p99 write ${r.writeP99.toFixed(1)} ms, p99 read ${r.readP99.toFixed(1)} ms`;
+const figures = (r: { opsPerSecond: number; writeP99: number; readP99: number }) => `${r.opsPerSecond.toFixed(0)} ops/s, p99 write ${r.writeP99.toFixed(1)} ms, p99 read ${r.readP99.toFixed(1)} ms`;
 
 export async function storeThroughput(): Promise<void> {
   const prefix = `slab:bench:${randomBytes(3).toString('hex')}:`;

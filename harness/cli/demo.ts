@@ -93,9 +93,7 @@ export async function runDemo(withCluster: WithCluster, signal: AbortSignal): Pr
     print(`  replication: ${CAUSE_EXPLAINED.replication}`);
   }
   print();
-  const asExpected = results.every(({ row, result }) =>
-    row.expect === 'resets' ? result.resetsByCause.replication > 0 : result.resetsTotal === 0 && result.passed,
-  );
+  const asExpected = results.every(({ row, result }) => (row.expect === 'resets' ? result.resetsByCause.replication > 0 : result.resetsTotal === 0 && result.passed));
   print(
     asExpected
       ? "Result: with sessions in each server's memory, users lose their login as round-robin moves them between servers; " +

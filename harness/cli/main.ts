@@ -204,7 +204,7 @@ function ownAppFlags(values: Record<string, string | boolean | string[] | undefi
     const clash = ['app', 'server', 'servers', 'store', 'balancer', 'fault', ...appFlags].find((name) => values[name] !== undefined && !(Array.isArray(values[name]) && values[name].length === 0));
     if (clash) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${clash}: not with --target (session-lab starts nothing for a running system), got both`);
   } else if (values['backend-header'] !== undefined) {
-    throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--backend-header: only with --target (session-lab\'s own balancer names the backend), got it without');
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', "--backend-header: only with --target (session-lab's own balancer names the backend), got it without");
   }
   if (str('app') !== undefined && server !== undefined) throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--server: not with --app (one or the other), got both');
   if (str('app') === undefined && appFlags.length) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${appFlags[0]}: only with --app COMMAND, got it without`);
@@ -340,9 +340,7 @@ async function commandRun(args: string[]): Promise<number> {
     throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--app-image: not with ${own.target ? '--target' : '--app or --server'} (one app at a time), got both`);
   }
   // --app-image replaces the scenario's own app block, as every flag wins over the scenario.
-  const app = appLauncher
-    ? undefined
-    : (own.app ?? (own.cookieName && clusterOptions.app ? { ...clusterOptions.app, cookieName: own.cookieName } : clusterOptions.app));
+  const app = appLauncher ? undefined : (own.app ?? (own.cookieName && clusterOptions.app ? { ...clusterOptions.app, cookieName: own.cookieName } : clusterOptions.app));
   const start = own.target ? async <T>(_: ClusterOptions, use: (cluster: StartedCluster) => Promise<T>) => use(connectTarget({ url: own.target!, cookieName: own.cookieName })) : withCluster;
 
   return start({ ...clusterOptions, app, ...(appLauncher && { launcher: appLauncher }) }, async (cluster) => {
@@ -365,7 +363,10 @@ async function commandRun(args: string[]): Promise<number> {
 
 function listFlag<T extends string>(name: string, value: string | undefined, choices: readonly T[] | undefined, fallback: T[]): T[] {
   if (value === undefined) return fallback;
-  const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
   if (items.length === 0) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${name}: expected a comma-separated list, got ${JSON.stringify(value)}`);
   if (choices) for (const item of items) choiceFlag(name, item, choices);
   return items as T[];

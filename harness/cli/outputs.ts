@@ -23,9 +23,13 @@ function writable(flag: string, file: string, write: (path: string) => void): vo
   try {
     write(resolve(file));
   } catch (error) {
-    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${flag}: cannot write ${JSON.stringify(file)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); expected a writable path`, {
-      cause: error,
-    });
+    throw new HarnessError(
+      'SLAB_ERR_OPTION_INVALID',
+      `--${flag}: cannot write ${JSON.stringify(file)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); expected a writable path`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

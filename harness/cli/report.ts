@@ -14,7 +14,6 @@ export const CAUSE_EXPLAINED: Record<ResetCause, string> = {
   unclassified: 'the history lacks the evidence to name a cause; the evidence line says what is missing.',
 };
 
-
 export function verdictHeadline(v: Verdict): string {
   return `user ${v.user}${v.run > 1 ? `, run ${v.run}` : ''}, step ${v.step} ${v.request}: session reset — cause: ${v.cause}${v.expected ? ' (expected by the scenario)' : ''}`;
 }
@@ -23,9 +22,7 @@ const sid = (value: string | undefined) => (value ? `sid#${idHash(value)}` : 'no
 
 /** What every hop saw for one request, one line each. */
 export function hops(record: RequestRecord, cookieName: string): string[] {
-  const lines = [
-    `client   jar held ${sid(record.sessionIdInJar)}, sent ${record.sessionIdSent ? `its ${cookieName} cookie (${sid(record.sessionIdSent)})` : 'no session cookie'} to ${record.url}`,
-  ];
+  const lines = [`client   jar held ${sid(record.sessionIdInJar)}, sent ${record.sessionIdSent ? `its ${cookieName} cookie (${sid(record.sessionIdSent)})` : 'no session cookie'} to ${record.url}`];
   if (record.proxy) {
     const out = record.proxy.cookieOut?.includes(`${cookieName}=`) ? 'forwarded the cookie' : 'forwarded no session cookie';
     lines.push(`balancer chose ${record.proxy.backend}, ${out}, got ${record.proxy.status}${record.proxy.error ? ` (${record.proxy.error})` : ''}`);

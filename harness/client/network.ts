@@ -28,7 +28,7 @@ export interface NetworkOptions {
 
 /** The i-th client address (from 0): 127.0.1.1, 127.0.1.2, … 127.0.1.254, 127.0.2.1, … */
 export function clientAddress(index: number): string {
-  return `127.0.${1 + Math.floor(index / 254) % 254}.${1 + (index % 254)}`;
+  return `127.0.${1 + (Math.floor(index / 254) % 254)}.${1 + (index % 254)}`;
 }
 
 function connectError(code: string, message: string): Error {

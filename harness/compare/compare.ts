@@ -105,7 +105,10 @@ export async function compare(scenario: Scenario, options: CompareOptions): Prom
           if (hit) {
             const last = new Map<number, string | undefined>();
             for (const r of [...result.records].sort((a, b) => a.time - b.time)) if (r.time + r.durationMs <= hit.time) last.set(r.user, r.backend);
-            usersOnFaultTarget = [...last].filter(([, backend]) => backend === hit.backend).map(([user]) => user).sort((a, b) => a - b);
+            usersOnFaultTarget = [...last]
+              .filter(([, backend]) => backend === hit.backend)
+              .map(([user]) => user)
+              .sort((a, b) => a - b);
           }
           const row: CompareRow = {
             store,
@@ -172,7 +175,20 @@ export function formatComparison(rows: CompareRow[], format: CompareFormat): str
   if (format === 'json') return JSON.stringify(rows, null, 2);
   const cells = rows.map((row) => COLUMNS.map((column) => String(column.value(row))));
   if (format === 'csv') {
-    const header = ['store', 'balancer', 'fault', 'requests', 'resets', ...Object.keys(rows[0]?.resetsByCause ?? {}).map((c) => `resets_${c}`), 'anomalies', 'errors', 'p50_ms', 'p95_ms', 'p99_ms', 'rps'];
+    const header = [
+      'store',
+      'balancer',
+      'fault',
+      'requests',
+      'resets',
+      ...Object.keys(rows[0]?.resetsByCause ?? {}).map((c) => `resets_${c}`),
+      'anomalies',
+      'errors',
+      'p50_ms',
+      'p95_ms',
+      'p99_ms',
+      'rps',
+    ];
     const lines = rows.map((r) =>
       [r.store, r.balancer, r.fault, r.requests, r.resets, ...Object.values(r.resetsByCause), r.anomalies, r.errors, r.p50Ms, r.p95Ms, r.p99Ms, r.rps].map(csvCell).join(','),
     );

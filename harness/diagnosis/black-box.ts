@@ -120,12 +120,21 @@ export function diagnoseBlackBox(history: History): Verdict[] {
       const held = decoded(r.sessionIdInJar);
       const answer = `answered "log in first" (${why})`;
       if (held === undefined) {
-        const jarCookie = [...sequence].reverse().find((p) => p.step < r.step)?.jarAfter.find((c) => c.name === cookieName);
+        const jarCookie = [...sequence]
+          .reverse()
+          .find((p) => p.step < r.step)
+          ?.jarAfter.find((c) => c.name === cookieName);
         if (jarCookie?.expires && Date.parse(jarCookie.expires) <= r.time) {
-          return { cause: 'expiry', evidence: `the ${cookieName} cookie expired in the client (Expires/Max-Age: ${jarCookie.expires}) before ${describe(r)}, so it was not sent; ${view.backend ?? 'the app'} ${answer}` };
+          return {
+            cause: 'expiry',
+            evidence: `the ${cookieName} cookie expired in the client (Expires/Max-Age: ${jarCookie.expires}) before ${describe(r)}, so it was not sent; ${view.backend ?? 'the app'} ${answer}`,
+          };
         }
         if (clearedAt) {
-          return { cause: 'code', evidence: `${views.get(clearedAt)!.backend ?? 'the app'} cleared the ${cookieName} cookie at step ${clearedAt.step} (${describe(clearedAt)}); ${describe(r)} then ${answer}` };
+          return {
+            cause: 'code',
+            evidence: `${views.get(clearedAt)!.backend ?? 'the app'} cleared the ${cookieName} cookie at step ${clearedAt.step} (${describe(clearedAt)}); ${describe(r)} then ${answer}`,
+          };
         }
         return { cause: 'unclassified', evidence: `the client held no ${cookieName} cookie at ${describe(r)} (the login left none it kept); ${view.backend ?? 'the app'} ${answer}` };
       }
@@ -144,7 +153,7 @@ export function diagnoseBlackBox(history: History): Verdict[] {
       const newId = view.issued?.value !== undefined && view.issued.value !== held ? `, with a new ${cookieName}` : '';
       const at = `the request carrying it went to ${view.backend ?? 'a backend the history does not name'}, which ${answer}${newId}`;
       const missing: string[] = [];
-      if (!view.backend) missing.push('which backend answered (run through session-lab\'s balancer, or pass --backend-header with the header that names it)');
+      if (!view.backend) missing.push("which backend answered (run through session-lab's balancer, or pass --backend-header with the header that names it)");
       if (view.idReceived === undefined) missing.push(`what that backend received (no balancer or tap record: the ${cookieName} cookie may have been lost on the way)`);
       else if (view.idReceived !== held) missing.push(`why it received ${view.idReceived === null ? `no ${cookieName} cookie` : 'another value'}`);
       if (!issue?.backend) missing.push('which backend issued the id');
@@ -194,7 +203,10 @@ export function diagnoseBlackBox(history: History): Verdict[] {
 
       const succeeded = r.status < 400 && view.loginRequired === undefined;
       if (login && r.path === rules.logoutPath && succeeded) {
-        verdict({ cause: 'code', evidence: `the user logged out: ${describe(r)} answered ${r.status}${view.issued?.cleared ? ` and cleared the ${cookieName} cookie` : ''} (${view.backend ?? 'the app'})` });
+        verdict({
+          cause: 'code',
+          evidence: `the user logged out: ${describe(r)} answered ${r.status}${view.issued?.cleared ? ` and cleared the ${cookieName} cookie` : ''} (${view.backend ?? 'the app'})`,
+        });
         login = undefined;
       } else if (login && view.loginRequired !== undefined) {
         verdict(lost(r, view, view.loginRequired));

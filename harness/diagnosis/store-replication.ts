@@ -87,8 +87,7 @@ export function explainStoreMiss(history: History, r: RequestRecord, hash: strin
 
   // The last write of this session acknowledged before the read began: an earlier step of
   // the same browser whose answer came back before this request left (1 ms: the clocks' grain).
-  const acknowledgedBefore = (w: RequestRecord) =>
-    w.user === r.user && w.run === r.run && (w.browser ?? 1) === (r.browser ?? 1) && w.step < r.step && w.time + w.durationMs <= r.time + 1;
+  const acknowledgedBefore = (w: RequestRecord) => w.user === r.user && w.run === r.run && (w.browser ?? 1) === (r.browser ?? 1) && w.step < r.step && w.time + w.durationMs <= r.time + 1;
   const write = history.requests
     .filter((w) => w !== r && w.backendSessionHash === hash && w.storeWrite === 'set' && w.storeWriteAt && !w.error && acknowledgedBefore(w))
     .sort((a, b) => b.time + b.durationMs - (a.time + a.durationMs))[0];

@@ -40,20 +40,7 @@ export const BLACK_BOX_DEFAULTS: Readonly<BlackBoxRules> = {
 };
 
 /** Session cookie names frameworks use, in the order they are preferred when several are set. */
-const KNOWN_SESSION_COOKIES = [
-  'connect.sid',
-  'JSESSIONID',
-  'PHPSESSID',
-  'sid',
-  'session',
-  'sessionid',
-  'SESSION',
-  '_session_id',
-  'laravel_session',
-  'ASP.NET_SessionId',
-  'koa.sess',
-  'koa:sess',
-];
+const KNOWN_SESSION_COOKIES = ['connect.sid', 'JSESSIONID', 'PHPSESSID', 'sid', 'session', 'sessionid', 'SESSION', '_session_id', 'laravel_session', 'ASP.NET_SessionId', 'koa.sess', 'koa:sess'];
 
 /**
  * The session cookie among a response's Set-Cookie headers: a name a

@@ -8,13 +8,20 @@ export const allowCookies: FaultDefinition = {
   usage: 'allow-cookies=NAME[,NAME…]',
   description: 'forward only the listed cookies (a CDN cookie allow-list)',
   create(value) {
-    const allowed = new Set((value ?? '').split(',').map((name) => name.trim()).filter(Boolean));
+    const allowed = new Set(
+      (value ?? '')
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
+    );
     if (allowed.size === 0 || ![...allowed].every(isCookieName)) throw 'expected a comma-separated list of cookie names, e.g. allow-cookies=csrf,theme';
     return {
       onRequest(req) {
         const header = req.headers.cookie;
         if (!header) return undefined;
-        const dropped = cookiePairs(header).map(cookieName).filter((name) => !allowed.has(name));
+        const dropped = cookiePairs(header)
+          .map(cookieName)
+          .filter((name) => !allowed.has(name));
         if (dropped.length === 0) return undefined;
         const kept = keepCookies(header, (name) => allowed.has(name));
         if (kept) req.headers.cookie = kept;

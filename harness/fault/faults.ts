@@ -112,7 +112,8 @@ export function assertFaultFits(fault: ScheduledFault, cluster: ClusterControl):
     if (requirement === 'redis' && !cluster.redis) refuse('the cluster has no Redis; expected --store redis or redis-locking');
     if (requirement === 'own-redis' && cluster.redis?.source === 'REDIS_URL') refuse('needs a Redis session-lab starts itself, not REDIS_URL (unset it)');
     if (requirement === 'replicas' && !cluster.topology?.setLag) refuse('the store has no replicas to act on; expected --store redis-replica-reads, redis-replica-reads-wait or redis-sentinel');
-    if (requirement === 'failover' && (!cluster.topology || cluster.topology.kind === 'replica-reads')) refuse('the store has nothing to promote a replica; expected --store redis-sentinel or redis-cluster');
+    if (requirement === 'failover' && (!cluster.topology || cluster.topology.kind === 'replica-reads'))
+      refuse('the store has nothing to promote a replica; expected --store redis-sentinel or redis-cluster');
   }
 }
 

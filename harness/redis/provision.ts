@@ -91,14 +91,9 @@ export function checkRedisUrl(url: string, where: string): void {
   }
   if (!parsed || !['redis:', 'rediss:'].includes(parsed.protocol) || !parsed.hostname) {
     const shown = redactUrl(url);
-    throw new HarnessError(
-      'SLAB_ERR_OPTION_INVALID',
-      `${where}: expected a URL like redis://[:PASSWORD@]HOST:PORT, got ${JSON.stringify(shown.length > 60 ? `${shown.slice(0, 60)}…` : shown)}`,
-    );
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `${where}: expected a URL like redis://[:PASSWORD@]HOST:PORT, got ${JSON.stringify(shown.length > 60 ? `${shown.slice(0, 60)}…` : shown)}`);
   }
 }
-
-
 
 export interface Keeper {
   /** The keeper's pid (it leads the process group). */
@@ -301,8 +296,7 @@ export async function provisionRedis(options: ProvisionRedisOptions = {}): Promi
     } catch (error) {
       throw new HarnessError(
         'SLAB_ERR_REDIS_UNAVAILABLE',
-        `store redis: cannot reach ${options.url ? 'redisUrl' : 'REDIS_URL'} ${redactUrl(given)}: ${(error as Error).message}. ` +
-          'Start that Redis, or unset REDIS_URL to let session-lab start one.',
+        `store redis: cannot reach ${options.url ? 'redisUrl' : 'REDIS_URL'} ${redactUrl(given)}: ${(error as Error).message}. ` + 'Start that Redis, or unset REDIS_URL to let session-lab start one.',
         { cause: error },
       );
     }

@@ -42,17 +42,12 @@ export async function startRedisCluster(binary: string): Promise<StartedRedisTop
       // The cluster bus has a port of its own, also free, not port + 10000.
       const busPort = await freePort();
       nodes.push(
-        await startNode(binary, `redis-${i + 1}`, (port) => [
-          ...NODE_ARGS,
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          `nodes-${port}.conf`,
-          '--cluster-node-timeout',
-          '1000',
-          '--cluster-port',
-          String(busPort),
-        ], { cwd: dir }),
+        await startNode(
+          binary,
+          `redis-${i + 1}`,
+          (port) => [...NODE_ARGS, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '1000', '--cluster-port', String(busPort)],
+          { cwd: dir },
+        ),
       );
     }
     const ids = await Promise.all(nodes.map((node) => withNode(node.port, (client) => client.call('CLUSTER', 'MYID') as Promise<string>)));
@@ -124,7 +119,10 @@ export async function startRedisCluster(binary: string): Promise<StartedRedisTop
     env: () => ({ REDIS_URL: nodes[0].url, REDIS_CLUSTER_NODES: nodes.map((node) => `${node.host}:${node.port}`).join(',') }),
     async snapshot() {
       const current = await primaries();
-      const snapshot = describeNodes(current[0], nodes.filter((node) => !node.dead && !current.includes(node)));
+      const snapshot = describeNodes(
+        current[0],
+        nodes.filter((node) => !node.dead && !current.includes(node)),
+      );
       return { ...snapshot, text: `primaries ${current.map(label).join(', ')}; replicas ${snapshot.replicas.join(', ')}` };
     },
     describe,

@@ -10,19 +10,7 @@
  * sentinel.ts.
  */
 import { startReplicationLink, type ReplicationLink } from './replication-link.js';
-import {
-  NODE_ARGS,
-  describeNodes,
-  infoFields,
-  killNode,
-  pauseNode,
-  roleOf,
-  startNode,
-  withNode,
-  type StartedRedisTopology,
-  type TopologyNode,
-  type TopologySnapshot,
-} from './topology.js';
+import { NODE_ARGS, describeNodes, infoFields, killNode, pauseNode, roleOf, startNode, withNode, type StartedRedisTopology, type TopologyNode, type TopologySnapshot } from './topology.js';
 import type { Keeper } from './provision.js';
 import { timeoutBudgetMs, budgetHint } from '../util/budget.js';
 import { pollUntil } from '../util/wait.js';

@@ -103,7 +103,11 @@ export async function startReplicationLink(primaryPort: number): Promise<Replica
     },
     hold() {
       held = true;
-      for (const pipe of pipes) if (pipe.timer) (clearTimeout(pipe.timer), (pipe.timer = undefined));
+      for (const pipe of pipes) {
+        if (!pipe.timer) continue;
+        clearTimeout(pipe.timer);
+        pipe.timer = undefined;
+      }
     },
     release() {
       held = false;

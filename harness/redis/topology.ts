@@ -98,7 +98,12 @@ export async function roleOf(port: number): Promise<string | undefined> {
 }
 
 /** Starts one redis-server under a keeper on a free port, trying a few ports. */
-export async function startNode(binary: string, name: string, args: (port: number) => string[], options: { configFile?: (port: number) => string; cwd?: string } = {}): Promise<TopologyNode & { keeper: Keeper }> {
+export async function startNode(
+  binary: string,
+  name: string,
+  args: (port: number) => string[],
+  options: { configFile?: (port: number) => string; cwd?: string } = {},
+): Promise<TopologyNode & { keeper: Keeper }> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();

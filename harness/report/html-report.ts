@@ -68,7 +68,12 @@ export function renderRunReport(result: RunResult, options: RunReportOptions): s
     ['faults', result.faults.length ? result.faults.join(' ') : 'none'],
     ['users × passes', `${result.users} × ${result.repeat}`],
     ['seed', seed === undefined ? 'not recorded' : `${seed} (replay with --seed ${seed})`],
-    ['requests', `${result.requests} (${Object.entries(result.requestsPerBackend).map(([name, count]) => `${name}: ${count}`).join(', ')})`],
+    [
+      'requests',
+      `${result.requests} (${Object.entries(result.requestsPerBackend)
+        .map(([name, count]) => `${name}: ${count}`)
+        .join(', ')})`,
+    ],
     ['errors', String(result.errors)],
     ['resets', String(result.resetsTotal)],
     ['consistency anomalies', String(result.anomaliesTotal)],
@@ -78,7 +83,12 @@ export function renderRunReport(result: RunResult, options: RunReportOptions): s
   out.push(`<table class="summary" id="summary">${summary.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('')}</table>`);
 
   out.push('<h2 id="resets-by-cause">Resets by cause</h2>');
-  out.push(barChart('resets by cause', RESET_CAUSES.map((cause) => ({ label: cause, value: result.resetsByCause[cause], className: `cause-${cause}` }))));
+  out.push(
+    barChart(
+      'resets by cause',
+      RESET_CAUSES.map((cause) => ({ label: cause, value: result.resetsByCause[cause], className: `cause-${cause}` })),
+    ),
+  );
   if (result.resets.length) {
     out.push(
       `<table id="resets"><tr><th>who</th><th>step</th><th>request</th><th>backend</th><th>cause</th><th>expected</th><th>evidence</th></tr>${result.resets
@@ -104,7 +114,9 @@ export function renderRunReport(result: RunResult, options: RunReportOptions): s
   if (result.anomalies.length) {
     out.push(`<h2 id="anomalies">Consistency anomalies (${result.anomaliesTotal})</h2>`);
     for (const a of result.anomalies.slice(0, 100)) {
-      out.push(`<h3>${esc(`${where(a)}, ${a.session}: ${a.kind}`)}</h3><div class="evidence">${esc(a.evidence)}\n${a.sequence.map((op) => esc(`step ${op.step} ${op.request} [${op.invokedAt}–${op.completedAt} ms]: ${op.outcome}`)).join('\n')}</div>`);
+      out.push(
+        `<h3>${esc(`${where(a)}, ${a.session}: ${a.kind}`)}</h3><div class="evidence">${esc(a.evidence)}\n${a.sequence.map((op) => esc(`step ${op.step} ${op.request} [${op.invokedAt}–${op.completedAt} ms]: ${op.outcome}`)).join('\n')}</div>`,
+      );
     }
   }
 
@@ -145,7 +157,9 @@ function userDiagrams(result: RunResult, options: RunReportOptions): string {
         `<h3>${esc(where({ user, run }))}: ${records.length} requests, ${verdicts.length ? `${verdicts.length} reset${verdicts.length > 1 ? 's' : ''} (${esc([...new Set(verdicts.map((v) => v.cause))].join(', '))})` : 'no reset'}</h3>`,
     );
     for (const v of verdicts) {
-      html.push(`<div class="evidence" data-step="${v.step}">step ${v.step} ${esc(v.request)}: session reset — cause: ${esc(v.cause)}${v.expected ? ' (expected by the scenario)' : ''}\n${esc(evidenceText(v))}</div>`);
+      html.push(
+        `<div class="evidence" data-step="${v.step}">step ${v.step} ${esc(v.request)}: session reset — cause: ${esc(v.cause)}${v.expected ? ' (expected by the scenario)' : ''}\n${esc(evidenceText(v))}</div>`,
+      );
     }
     html.push(
       `<div class="scroll">${sequenceDiagram({
@@ -183,10 +197,28 @@ export function renderCompareReport(rows: CompareRow[], options: { scenario: str
       .join('')}</table>`,
   );
   out.push('<h2 id="resets-chart">Resets</h2>');
-  out.push(barChart('unexpected resets per architecture', rows.map((row) => ({ label: label(row), value: row.resets, className: 'cause-replication' }))));
+  out.push(
+    barChart(
+      'unexpected resets per architecture',
+      rows.map((row) => ({ label: label(row), value: row.resets, className: 'cause-replication' })),
+    ),
+  );
   out.push('<h2 id="latency">Latency</h2>');
-  out.push(groupedBarChart('latency per architecture', ['p50', 'p95', 'p99'], rows.map((row) => ({ label: label(row), values: [row.p50Ms, row.p95Ms, row.p99Ms] })), 'ms'));
-  out.push(barChart('throughput per architecture', rows.map((row) => ({ label: label(row), value: row.rps })), ' req/s'));
+  out.push(
+    groupedBarChart(
+      'latency per architecture',
+      ['p50', 'p95', 'p99'],
+      rows.map((row) => ({ label: label(row), values: [row.p50Ms, row.p95Ms, row.p99Ms] })),
+      'ms',
+    ),
+  );
+  out.push(
+    barChart(
+      'throughput per architecture',
+      rows.map((row) => ({ label: label(row), value: row.rps })),
+      ' req/s',
+    ),
+  );
   return page(title, out.join('\n'));
 }
 
@@ -197,7 +229,9 @@ export function writeReport(dir: string, html: string): string {
     mkdirSync(resolve(dir), { recursive: true });
     writeFileSync(file, html);
   } catch (error) {
-    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--report: cannot write ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); expected a writable directory`, { cause: error });
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--report: cannot write ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); expected a writable directory`, {
+      cause: error,
+    });
   }
   return file;
 }

@@ -15,6 +15,7 @@ const MAX_CASES = 100_000;
 const xml = (text: unknown) =>
   String(text)
     // XML 1.0 cannot carry most control characters, even escaped.
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
     .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 
@@ -60,7 +61,7 @@ export function renderJunit(result: RunResult): string {
         `    </testcase>`,
     );
   }
-  if (run.length || result.users * result.repeat > MAX_CASES || !result.passed && failed === 0) {
+  if (run.length || result.users * result.repeat > MAX_CASES || (!result.passed && failed === 0)) {
     // Failures of the run as a whole (a fault that could not act, an interrupted run), and passes beyond the cap.
     const messages = run.map((f) => f.message);
     if (result.users * result.repeat > MAX_CASES) messages.push(`${result.users * result.repeat - MAX_CASES} more passes not listed; ${result.failuresTotal} failed expectations in all`);

@@ -56,8 +56,7 @@ export function sequenceDiagram(input: DiagramInput): string {
     const dir = x2 > x1 ? 1 : -1;
     const labelX = Math.min(x1, x2) + 6;
     parts.push(
-      `<line class="hop ${className}" x1="${x1}" y1="${y}" x2="${x2 - dir * 4}" y2="${y}" marker-end="url(#arrow)"/>` +
-        `<text class="hop-label" x="${labelX}" y="${y - 3}">${esc(label)}</text>`,
+      `<line class="hop ${className}" x1="${x1}" y1="${y}" x2="${x2 - dir * 4}" y2="${y}" marker-end="url(#arrow)"/>` + `<text class="hop-label" x="${labelX}" y="${y - 3}">${esc(label)}</text>`,
     );
     y += ARROW;
   };

@@ -47,7 +47,9 @@ export function groupedBarChart(title: string, series: string[], groups: { label
       return label + bars;
     })
     .join('');
-  const legend = series.map((name, s) => `<rect class="bar series-${s}" x="${labelWidth + s * 80}" y="20" width="10" height="10"/><text x="${labelWidth + s * 80 + 14}" y="29">${esc(name)} ${esc(unit)}</text>`).join('');
+  const legend = series
+    .map((name, s) => `<rect class="bar series-${s}" x="${labelWidth + s * 80}" y="20" width="10" height="10"/><text x="${labelWidth + s * 80 + 14}" y="29">${esc(name)} ${esc(unit)}</text>`)
+    .join('');
   return `<svg class="chart" role="img" aria-label="${esc(title)}" width="${labelWidth + barArea + 70}" height="${height}" xmlns="http://www.w3.org/2000/svg"><text class="chart-title" x="0" y="14">${esc(title)}</text>${legend}${rows}</svg>`;
 }
 

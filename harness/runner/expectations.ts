@@ -49,9 +49,7 @@ export function checkExpectations(expect: StepExpectations | undefined, outcome:
     }
   }
   if (expect.loggedInAs !== undefined && (outcome.sessionUser ?? null) !== expect.loggedInAs) {
-    failures.push(
-      `logged in: expected ${expect.loggedInAs === null ? 'logged out' : `as ${expect.loggedInAs}`}, backend saw ${outcome.sessionUser ? `user ${outcome.sessionUser}` : 'no login'}`,
-    );
+    failures.push(`logged in: expected ${expect.loggedInAs === null ? 'logged out' : `as ${expect.loggedInAs}`}, backend saw ${outcome.sessionUser ? `user ${outcome.sessionUser}` : 'no login'}`);
   }
   if (expect.sameSession !== undefined) {
     const same = outcome.sessionIdBefore !== undefined && outcome.sessionIdBefore === outcome.sessionIdAfter;

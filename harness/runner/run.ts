@@ -184,10 +184,16 @@ export function checkClientKind(kind: ClientKind, run: { users: number; repeat: 
   if (kind !== 'chromium') return;
   const { users, repeat, openEnded, client, scenario } = run;
   if (openEnded || users * repeat > CHROMIUM_MAX_PASSES) {
-    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `client chromium: expected at most ${CHROMIUM_MAX_PASSES} users × repeat and no --duration/--requests, got ${openEnded ? 'an open-ended run' : `${users} × ${repeat}`}`);
+    throw new HarnessError(
+      'SLAB_ERR_OPTION_INVALID',
+      `client chromium: expected at most ${CHROMIUM_MAX_PASSES} users × repeat and no --duration/--requests, got ${openEnded ? 'an open-ended run' : `${users} × ${repeat}`}`,
+    );
   }
   if (client.cookies === 'refuse' || client.secureOnLocal === false) {
-    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `client chromium: scenario ${scenario} needs a client that ${client.cookies === 'refuse' ? 'refuses cookies' : 'withholds Secure cookies on localhost'}; expected the default client`);
+    throw new HarnessError(
+      'SLAB_ERR_OPTION_INVALID',
+      `client chromium: scenario ${scenario} needs a client that ${client.cookies === 'refuse' ? 'refuses cookies' : 'withholds Secure cookies on localhost'}; expected the default client`,
+    );
   }
 }
 
@@ -214,7 +220,10 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   const runId = randomBytes(3).toString('hex');
   const plannedRequests = repeat === OPEN_ENDED_REPEAT ? undefined : users * repeat * perRun;
   const total = options.maxRequests !== undefined ? Math.min(options.maxRequests, plannedRequests ?? Infinity) : plannedRequests;
-  const tally = new Tally(cluster.backends.map((b) => b.name), !options.historyFile);
+  const tally = new Tally(
+    cluster.backends.map((b) => b.name),
+    !options.historyFile,
+  );
   const out = options.historyFile ? new HistoryWriter(options.historyFile) : undefined;
   const redactor = options.historyRaw ? undefined : createRedactor(scenario.secretFields);
 
@@ -260,7 +269,10 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   const timers = scheduled.filter((fault) => 'atMs' in fault.schedule).map((fault) => setTimeout(() => fire(fault), (fault.schedule as { atMs: number }).atMs));
   cluster.recordEvent({ kind: 'run-started' });
   // What `session-lab diagnose` needs to settle the file as this run does.
-  await out?.write([{ type: 'topology', ...cluster.history.topology }, { type: 'run', scenario: scenario.name, fixed, users, started }]);
+  await out?.write([
+    { type: 'topology', ...cluster.history.topology },
+    { type: 'run', scenario: scenario.name, fixed, users, started },
+  ]);
   const counted = () => {
     done++;
     for (const entry of byCount) if (entry.after === done) fire(entry.fault);

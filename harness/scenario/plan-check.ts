@@ -23,7 +23,8 @@ export function planConflicts(cluster: ResolvedClusterOptions, plan: RunPlan): s
   differ('site', wanted.site, cluster.site);
   for (const [key, value] of Object.entries(wanted.session ?? {})) differ(`session.${key}`, value, cluster.session[key as keyof typeof cluster.session]);
   for (const spec of wanted.faults ?? []) {
-    if (!isScheduledFault(spec) && !cluster.faults.includes(spec)) conflicts.push(`faults: the scenario needs the cookie fault ${JSON.stringify(spec)} at the balancer, the cluster has ${cluster.faults.length ? cluster.faults.join(', ') : 'none'}`);
+    if (!isScheduledFault(spec) && !cluster.faults.includes(spec))
+      conflicts.push(`faults: the scenario needs the cookie fault ${JSON.stringify(spec)} at the balancer, the cluster has ${cluster.faults.length ? cluster.faults.join(', ') : 'none'}`);
   }
   return conflicts;
 }

@@ -19,7 +19,9 @@ const ms = (max: number) => z.number().int().min(0).max(max);
 
 export const SessionSettingsSchema = z.strictObject({
   cookieName: z.string().regex(TOKEN, { message: 'expected an RFC 6265 cookie name' }).optional(),
-  ttlMs: ms(7 * 24 * 3600_000).min(1).optional(),
+  ttlMs: ms(7 * 24 * 3600_000)
+    .min(1)
+    .optional(),
   idleTimeoutMs: ms(7 * 24 * 3600_000).optional(),
   absoluteTimeoutMs: ms(7 * 24 * 3600_000).optional(),
   secureCookie: z.enum(['on', 'off', 'auto']).optional(),
@@ -54,7 +56,10 @@ export const AppSchema = z.strictObject({
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'expected an environment variable name' }), z.string()).optional(),
   ready: z.string().startsWith('/', { message: 'expected a path starting with "/"' }).optional(),
   startTimeoutMs: z.number().int().min(1).max(600_000).optional(),
-  cookieName: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { message: 'expected an RFC 6265 cookie name' }).optional(),
+  cookieName: z
+    .string()
+    .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { message: 'expected an RFC 6265 cookie name' })
+    .optional(),
 });
 
 /** How a black-box app's answers are read (diagnosis/wire-view.ts). */
@@ -138,7 +143,11 @@ export const StepSchema = z
     repeat: z.number().int().min(1).max(10_000).optional(),
     expect: ExpectSchema.optional(),
     /** Requests sent at the same time from the same browser (concurrent requests of one user). */
-    together: z.array(z.lazy((): z.ZodType<ScenarioStep> => StepSchema)).min(2).max(64).optional(),
+    together: z
+      .array(z.lazy((): z.ZodType<ScenarioStep> => StepSchema))
+      .min(2)
+      .max(64)
+      .optional(),
   })
   .superRefine((step, ctx) => {
     if (step.together !== undefined) {

@@ -42,12 +42,7 @@ export async function provisionReplicatedStore(kind: ReplicatedStoreKind, keyPre
   }
   let topology: StartedRedisTopology;
   try {
-    topology =
-      kind === 'redis-sentinel'
-        ? await startSentinelTopology(binary, 2)
-        : kind === 'redis-cluster'
-          ? await startRedisCluster(binary)
-          : await startReplicaReads(binary, 1);
+    topology = kind === 'redis-sentinel' ? await startSentinelTopology(binary, 2) : kind === 'redis-cluster' ? await startRedisCluster(binary) : await startReplicaReads(binary, 1);
   } catch (error) {
     throw new HarnessError('SLAB_ERR_REDIS_UNAVAILABLE', `store ${kind}: the Redis topology did not start: ${(error as Error).message}`, { cause: error });
   }

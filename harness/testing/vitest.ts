@@ -27,7 +27,10 @@ function report(result: RunResult): string {
 }
 
 function notAResult(matcher: string, value: unknown): MatcherResult {
-  return { pass: false, message: () => `${matcher}: expected the result of runScenario or runScenarioOnNewCluster, got ${typeof value === 'object' ? JSON.stringify(value)?.slice(0, 200) : String(value)}` };
+  return {
+    pass: false,
+    message: () => `${matcher}: expected the result of runScenario or runScenarioOnNewCluster, got ${typeof value === 'object' ? JSON.stringify(value)?.slice(0, 200) : String(value)}`,
+  };
 }
 
 const causes = (result: RunResult) =>

@@ -3,6 +3,9 @@ export function table(headers: string[], rows: (string | number)[][], rightAlign
   const cells = [headers, ...rows.map((row) => row.map(String))];
   const widths = headers.map((_, col) => Math.max(...cells.map((row) => row[col].length)));
   const line = (row: string[]) =>
-    row.map((cell, col) => (rightAlign[col] ? cell.padStart(widths[col]) : cell.padEnd(widths[col]))).join('  ').trimEnd();
+    row
+      .map((cell, col) => (rightAlign[col] ? cell.padStart(widths[col]) : cell.padEnd(widths[col])))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }

@@ -116,7 +116,9 @@ async function main(): Promise<void> {
     res.json({ cart: req.session.cart ?? [] });
   });
   app.get('/partner/link', (req, res) => {
-    const host = String(req.headers['x-forwarded-host'] ?? req.headers.host ?? 'localhost').split(',')[0].trim();
+    const host = String(req.headers['x-forwarded-host'] ?? req.headers.host ?? 'localhost')
+      .split(',')[0]
+      .trim();
     res.json({ url: `${env.PARTNER_LINK_SCHEME ?? 'https'}://${host}/drafts` });
   });
   app.post('/profile', (req, res, next) => {

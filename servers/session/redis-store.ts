@@ -57,7 +57,10 @@ export class RedisStore implements SessionStore {
         }
         const record = JSON.parse(json) as SessionRecord;
         apply(record);
-        const result = await connection.multi().set(key, JSON.stringify(record), 'PX', Math.max(1, Math.round(ttlMs))).exec();
+        const result = await connection
+          .multi()
+          .set(key, JSON.stringify(record), 'PX', Math.max(1, Math.round(ttlMs)))
+          .exec();
         if (result !== null) return 'written';
         // Someone wrote between our read and our write: read again.
       }

@@ -76,17 +76,29 @@ async function pollFor<T>(read: () => T, done: (value: T) => boolean, timeoutMs:
 
 /** Polls until none of `pids` is alive; returns those still alive at the deadline. */
 export function waitForGone(pids: number[], timeoutMs = timeoutBudgetMs()): Promise<number[]> {
-  return pollFor(() => pids.filter(isAlive), (left) => left.length === 0, timeoutMs);
+  return pollFor(
+    () => pids.filter(isAlive),
+    (left) => left.length === 0,
+    timeoutMs,
+  );
 }
 
 /** Polls until no process carries the marker; returns what is left at the deadline. */
 export function waitForNoMarked(marker: string, timeoutMs = timeoutBudgetMs()): Promise<number[]> {
-  return pollFor(() => pidsWithMarker(marker), (left) => left.length === 0, timeoutMs);
+  return pollFor(
+    () => pidsWithMarker(marker),
+    (left) => left.length === 0,
+    timeoutMs,
+  );
 }
 
 /** Polls until `root` has at least `count` descendants. */
 export async function waitForDescendants(root: number, count: number, timeoutMs = timeoutBudgetMs()): Promise<number[]> {
-  const found = await pollFor(() => descendantsOf(root), (pids) => pids.length >= count, timeoutMs);
+  const found = await pollFor(
+    () => descendantsOf(root),
+    (pids) => pids.length >= count,
+    timeoutMs,
+  );
   if (found.length < count) throw new Error(`only ${found.length} of ${count} child processes after ${timeoutMs} ms`);
   return found;
 }

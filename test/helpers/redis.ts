@@ -14,8 +14,7 @@
 import { describe, test } from 'vitest';
 import { findOnPath } from '../../harness/util/paths.js';
 
-export const redisReason: string | undefined =
-  process.env.REDIS_URL || findOnPath('redis-server') ? undefined : 'no REDIS_URL and no redis-server on PATH';
+export const redisReason: string | undefined = process.env.REDIS_URL || findOnPath('redis-server') ? undefined : 'no REDIS_URL and no redis-server on PATH';
 
 const HOW_TO = 'install redis-server (apt-get install redis-server, brew install redis) or set REDIS_URL, then run the tests again';
 

@@ -120,16 +120,15 @@ test('the concurrent-cart workload: lost updates with whole records, with a shor
 
 describe('session-lab compare', () => {
   test('memory/redis × round-robin/sticky × none/kill-backend: 8 rows, as the architectures predict', async () => {
-    const result = await runCli([
-      'compare', '--scenario', 'login-browse', '--stores', 'memory,redis', '--balancers', 'round-robin,sticky', '--faults', 'none,kill-backend', '--format', 'json',
-    ]);
+    const result = await runCli(['compare', '--scenario', 'login-browse', '--stores', 'memory,redis', '--balancers', 'round-robin,sticky', '--faults', 'none,kill-backend', '--format', 'json']);
     expect(result.code).toBe(0);
     const rows = JSON.parse(result.stdout);
     expect(rows).toHaveLength(8);
     for (const row of rows) {
       for (const field of ['store', 'balancer', 'fault', 'requests', 'resets', 'resetsByCause', 'anomalies', 'errors', 'p50Ms', 'p95Ms', 'p99Ms', 'rps']) expect(row).toHaveProperty(field);
     }
-    const row = (store: string, balancer: string, fault: string) => rows.find((r: { store: string; balancer: string; fault: string }) => r.store === store && r.balancer === balancer && r.fault === fault);
+    const row = (store: string, balancer: string, fault: string) =>
+      rows.find((r: { store: string; balancer: string; fault: string }) => r.store === store && r.balancer === balancer && r.fault === fault);
     expect(row('memory', 'round-robin', 'none').resetsByCause.replication).toBeGreaterThan(0);
     expect(row('memory', 'sticky', 'none').resets).toBe(0);
     expect(row('redis', 'round-robin', 'none').resets).toBe(0);
@@ -201,7 +200,12 @@ describe.concurrent('the other faults during a run', () => {
 
   test('rolling-restart: every backend restarted; with memory sessions behind sticky, users lose them', async () => {
     const result = await runBuiltIn('login-browse', { cluster: { store: 'memory', balancer: 'sticky' }, users: 9, faults: ['rolling-restart,after=20'] });
-    expect(result.events.filter((e) => e.kind === 'backend-restarted').map((e) => e.backend).sort()).toEqual(['app-1', 'app-2', 'app-3']);
+    expect(
+      result.events
+        .filter((e) => e.kind === 'backend-restarted')
+        .map((e) => e.backend)
+        .sort(),
+    ).toEqual(['app-1', 'app-2', 'app-3']);
     expect(result.resets.length).toBeGreaterThan(0);
     expect(result.resets.every((v) => v.cause === 'replication')).toBe(true);
   });

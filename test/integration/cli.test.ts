@@ -8,7 +8,6 @@ import { runCli, startCli } from '../helpers/cli.js';
 import { testRedis } from '../helpers/redis.js';
 import { descendantsOf, waitForDescendants, waitForGone, waitForNoMarked } from '../helpers/processes.js';
 
-
 describe('session-lab run', () => {
   test('memory + round-robin, 3 servers, on the http-proxy engine: exit 1, naming the replication cause, nothing left running', async () => {
     const result = await runCli(['run', 'login-browse', '--store', 'memory', '--servers', '3', '--proxy-engine', 'http-proxy']);
@@ -35,9 +34,7 @@ describe('session-lab run', () => {
     expect(report.requests).toBe(12);
     expect(report.resets.length).toBeGreaterThan(0);
     for (const reset of report.resets) {
-      expect(reset).toEqual(
-        expect.objectContaining({ user: expect.any(Number), step: expect.any(Number), request: expect.any(String), cause: 'replication', evidence: expect.any(String) }),
-      );
+      expect(reset).toEqual(expect.objectContaining({ user: expect.any(Number), step: expect.any(Number), request: expect.any(String), cause: 'replication', evidence: expect.any(String) }));
     }
   });
 

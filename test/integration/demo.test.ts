@@ -19,8 +19,12 @@ test('demo without redis-server, REDIS_URL or Docker: replication resets, the st
   const result = await runCli(['demo'], { PATH: pathWithoutRedis(), REDIS_URL: '', DOCKER_HOST: 'unix:///nonexistent/slab-docker.sock' });
   expect(result.code).toBe(0);
   const row = (label: string) => result.stdout.split('\n').find((line) => line.startsWith(label));
-  const roundRobin = row('memory (each server its own) + round-robin')!.trim().split(/\s{2,}/);
-  const sticky = row('memory (each server its own) + sticky')!.trim().split(/\s{2,}/);
+  const roundRobin = row('memory (each server its own) + round-robin')!
+    .trim()
+    .split(/\s{2,}/);
+  const sticky = row('memory (each server its own) + sticky')!
+    .trim()
+    .split(/\s{2,}/);
   // requests, resets, replication, other causes, failed expectations, outcome
   expect(Number(roundRobin[3])).toBeGreaterThan(0);
   expect(roundRobin.at(-1)).toBe('users logged out');

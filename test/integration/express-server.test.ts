@@ -12,7 +12,7 @@ import { runBuiltIn } from '../helpers/scenario-run.js';
 import { waitForNoMarked } from '../helpers/processes.js';
 
 describe('--server express', () => {
-  it('login-browse: memory sessions behind round-robin reset, named replication from the middleware\'s white-box report', async () => {
+  it("login-browse: memory sessions behind round-robin reset, named replication from the middleware's white-box report", async () => {
     const result = await runBuiltIn('login-browse', { cluster: { app: expressServerApp() }, users: 3 });
     expect(result.passed).toBe(false);
     const unexpected = result.resets.filter((v) => !v.expected);
@@ -31,7 +31,21 @@ describe('--server express', () => {
   });
 
   it('compare --server express gives a row per store like the reference server', async () => {
-    const { code, stdout, stderr, marker } = await runCli(['compare', '--scenario', 'login-browse', '--server', 'express', '--stores', 'memory,redis', '--balancers', 'round-robin', '--users', '3', '--format', 'json']);
+    const { code, stdout, stderr, marker } = await runCli([
+      'compare',
+      '--scenario',
+      'login-browse',
+      '--server',
+      'express',
+      '--stores',
+      'memory,redis',
+      '--balancers',
+      'round-robin',
+      '--users',
+      '3',
+      '--format',
+      'json',
+    ]);
     expect(code, stderr).toBe(0);
     const rows = JSON.parse(stdout) as CompareRow[];
     expect(rows.map((r) => r.store)).toEqual(['memory', 'redis']);

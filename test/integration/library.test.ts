@@ -17,7 +17,7 @@ describe('runScenario applies the scenario plan', () => {
     expect(error.message).toContain('runScenarioOnNewCluster(scenario, overrides)');
   });
 
-  test('the store and balancer are the caller\'s choice, as flags win over a scenario: no conflict', () => {
+  test("the store and balancer are the caller's choice, as flags win over a scenario: no conflict", () => {
     const plan = planRun(loadScenario('login-browse'));
     expect(planConflicts({ ...resolvedDefaults(), store: 'redis', balancer: 'sticky', servers: 5 }, plan)).toEqual([]);
   });
@@ -71,5 +71,15 @@ test('importing the library does not load testcontainers (only a container run d
 });
 
 function resolvedDefaults() {
-  return { servers: 3, store: 'memory', balancer: 'round-robin', https: false, site: 'shop.example.test', session: {}, faults: [], recordBackendLog: true, recordProxyHistory: true } as unknown as Parameters<typeof planConflicts>[0];
+  return {
+    servers: 3,
+    store: 'memory',
+    balancer: 'round-robin',
+    https: false,
+    site: 'shop.example.test',
+    session: {},
+    faults: [],
+    recordBackendLog: true,
+    recordProxyHistory: true,
+  } as unknown as Parameters<typeof planConflicts>[0];
 }

@@ -47,7 +47,10 @@ describe('long runs', () => {
     await using cluster = await startCluster({ servers: 3, store: 'memory', recordProxyHistory: false });
     const progress: RunProgress[] = [];
     const result = await runScenario(cluster, loadScenario('login-browse'), { users: 80, historyFile: file, onProgress: (p) => progress.push(p) });
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines[0]).toMatchObject({ type: 'topology', store: 'memory' });
     const requests = lines.filter((line) => line.type === 'request');
     expect(requests).toHaveLength(480);

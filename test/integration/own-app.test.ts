@@ -73,7 +73,7 @@ describe('your own app, from a command', () => {
 
 describe('an app that never gets ready, or crashes', () => {
   it('crashing: exit 3 naming the command and the replica, quoting its last output; nothing left running', async () => {
-    const { code, stderr, marker } = await runCli(['run', SCENARIO, '--app', 'node -e "console.log(\'booting\'); console.error(\'Error: secret missing\'); process.exit(1)"', '--servers', '2']);
+    const { code, stderr, marker } = await runCli(['run', SCENARIO, '--app', "node -e \"console.log('booting'); console.error('Error: secret missing'); process.exit(1)\"", '--servers', '2']);
     expect(code).toBe(3);
     expect(stderr).toContain('SLAB_ERR_APP_START');
     expect(stderr).toMatch(/replica app-[12]/);
@@ -83,7 +83,16 @@ describe('an app that never gets ready, or crashes', () => {
   });
 
   it('never ready: exit 3 after the start-up timeout, quoting its last output; nothing left running', async () => {
-    const { code, stderr, marker } = await runCli(['run', SCENARIO, '--app', 'node -e "console.log(\'listening on a port of my own\'); setInterval(() => {}, 1000)"', '--app-start-timeout', '1s', '--servers', '2']);
+    const { code, stderr, marker } = await runCli([
+      'run',
+      SCENARIO,
+      '--app',
+      'node -e "console.log(\'listening on a port of my own\'); setInterval(() => {}, 1000)"',
+      '--app-start-timeout',
+      '1s',
+      '--servers',
+      '2',
+    ]);
     expect(code).toBe(3);
     expect(stderr).toContain('SLAB_ERR_APP_START');
     expect(stderr).toMatch(/replica app-[12]: not ready within 1000 ms/);

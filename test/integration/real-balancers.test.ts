@@ -133,35 +133,42 @@ describe.concurrent('cookie faults behind real nginx', () => {
 
 describe.concurrent('the command line', () => {
   // Six clusters one after another: each may take the budget to start and again to run.
-  test('compare memory and Redis behind round-robin, nginx and HAProxy cookie-insert: 6 rows, resets only where sessions are in memory and not sticky', { timeout: 12 * timeoutBudgetMs() }, async () => {
-    const cli = await runCli(['compare', '--scenario', 'login-browse', '--stores', 'memory,redis', '--balancers', 'round-robin,nginx,haproxy:cookie-insert', '--format', 'json']);
-    expect(cli.code).toBe(0);
-    const parsed = JSON.parse(cli.stdout) as { rows?: unknown[] } | unknown[];
-    const rows = (Array.isArray(parsed) ? parsed : parsed.rows!) as { store: string; balancer: string; resets: number; resetsByCause: Record<string, number>; requests: number }[];
-    expect(rows.map((r) => `${r.store} ${r.balancer}`)).toEqual([
-      'memory round-robin',
-      'memory nginx',
-      'memory haproxy:cookie-insert',
-      'redis round-robin',
-      'redis nginx',
-      'redis haproxy:cookie-insert',
-    ]);
-    for (const row of rows) {
-      expect(row.requests).toBeGreaterThan(0);
-      if (row.store === 'memory' && row.balancer !== 'haproxy:cookie-insert') {
-        expect(row.resets).toBeGreaterThan(0);
-        expect(row.resetsByCause.replication).toBe(row.resets);
-      } else {
-        expect(row.resets).toBe(0);
+  test(
+    'compare memory and Redis behind round-robin, nginx and HAProxy cookie-insert: 6 rows, resets only where sessions are in memory and not sticky',
+    { timeout: 12 * timeoutBudgetMs() },
+    async () => {
+      const cli = await runCli(['compare', '--scenario', 'login-browse', '--stores', 'memory,redis', '--balancers', 'round-robin,nginx,haproxy:cookie-insert', '--format', 'json']);
+      expect(cli.code).toBe(0);
+      const parsed = JSON.parse(cli.stdout) as { rows?: unknown[] } | unknown[];
+      const rows = (Array.isArray(parsed) ? parsed : parsed.rows!) as { store: string; balancer: string; resets: number; resetsByCause: Record<string, number>; requests: number }[];
+      expect(rows.map((r) => `${r.store} ${r.balancer}`)).toEqual([
+        'memory round-robin',
+        'memory nginx',
+        'memory haproxy:cookie-insert',
+        'redis round-robin',
+        'redis nginx',
+        'redis haproxy:cookie-insert',
+      ]);
+      for (const row of rows) {
+        expect(row.requests).toBeGreaterThan(0);
+        if (row.store === 'memory' && row.balancer !== 'haproxy:cookie-insert') {
+          expect(row.resets).toBeGreaterThan(0);
+          expect(row.resetsByCause.replication).toBe(row.resets);
+        } else {
+          expect(row.resets).toBe(0);
+        }
       }
-    }
-    expect(await waitForNoMarked(cli.marker)).toEqual([]);
-  });
+      expect(await waitForNoMarked(cli.marker)).toEqual([]);
+    },
+  );
 
   test('a broken user config is exit 2 quoting nginx -t, with the line in the user file, and nothing left running', async () => {
     const file = join(dir, 'broken.conf');
     writeFileSync(file, readFileSync(NGINX_TEMPLATE, 'utf8').replace('proxy_http_version 1.1;', 'proxy_http_versoin 1.1;'));
-    const line = readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes('proxy_http_versoin')) + 1;
+    const line =
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('proxy_http_versoin')) + 1;
     const cli = await runCli(['run', 'login-browse', '--balancer', 'nginx', '--balancer-config', file]);
     expect(cli.code).toBe(2);
     expect(cli.stderr).toContain('SLAB_ERR_BALANCER_CONFIG');

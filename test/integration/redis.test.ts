@@ -20,7 +20,6 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-
 describeRedis('redis store', () => {
   test('get/set/touch/destroy with a TTL, under its prefix only', async () => {
     const store = RedisStore.connect(redis.url, 'slab:test-a:');

@@ -39,7 +39,7 @@ describe('session-lab run login-browse --users 4 --report out/', () => {
     expect(await waitForNoMarked(run.marker)).toEqual([]);
   });
 
-  test('in Chromium: every user has a sequence diagram; the reset user\'s shows the reset, its cause and evidence; nothing is fetched', async () => {
+  test("in Chromium: every user has a sequence diagram; the reset user's shows the reset, its cause and evidence; nothing is fetched", async () => {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
     const fetched: string[] = [];
@@ -62,7 +62,9 @@ describe('session-lab run login-browse --users 4 --report out/', () => {
     const reset = resetUser.locator('svg.sequence g.reset').first();
     await expect(reset.getAttribute('data-cause')).resolves.toBe('replication');
     await expect(reset.textContent()).resolves.toContain('RESET — cause: replication');
-    await expect(resetUser.locator('.evidence').first().textContent()).resolves.toMatch(/cause: replication[\s\S]*created on app-\d at step \d+ \([A-Z]+ \/[a-z]*\); request routed to app-\d, whose store never had it/);
+    await expect(resetUser.locator('.evidence').first().textContent()).resolves.toMatch(
+      /cause: replication[\s\S]*created on app-\d at step \d+ \([A-Z]+ \/[a-z]*\); request routed to app-\d, whose store never had it/,
+    );
     // The diagram really is drawn: the reset band has a size on screen.
     const box = await reset.locator('rect.reset-band').boundingBox();
     expect(box?.width).toBeGreaterThan(100);

@@ -63,7 +63,8 @@ const EVIDENCE: Record<string, RegExp> = {
   // The times these quote depend on the machine's speed: their values are checked against the history below.
   'idle-timeout': /^idle \d+(\.\d+)? s > limit 2 s \(app-\d expired sid#[0-9a-f]{8} at GET \/drafts\)$/,
   'absolute-timeout': /^since login \d+(\.\d+)? s > limit 3 s/,
-  'store-ttl-shorter-than-cookie': /^store TTL 2 s ran out: sid#[0-9a-f]{8} was last written at step 3, \d+(\.\d+)? s before this request \(gone by [\d.]+ m?s\); the cookie \(Max-Age=60\) outlived it$/,
+  'store-ttl-shorter-than-cookie':
+    /^store TTL 2 s ran out: sid#[0-9a-f]{8} was last written at step 3, \d+(\.\d+)? s before this request \(gone by [\d.]+ m?s\); the cookie \(Max-Age=60\) outlived it$/,
   'non-rolling-ttl': /^store TTL 4 s ran out: .*at step 2, .*; rolling is off, so the 2 reads since did not refresh it/,
   'cookie-expires-first': /^the sid cookie \(Max-Age=1, received with step 2 at [\d.]+ m?s\) expired in the client at [\d.]+ m?s, before GET \/drafts at [\d.]+ m?s, so app-\d got no session cookie$/,
   'login-browse': /^sid#[0-9a-f]{8} created on app-\d at step \d \([A-Z]+ \/[a-z]*\); request routed to app-\d, whose store never had it/,

@@ -34,7 +34,9 @@ describe('recording tap', () => {
     const records: TapRecord[] = [];
     const tap = await startTap({ target, onRecord: (r) => records.push(r) });
     try {
-      const response = await fetch(`${tap.url}/drafts?x=1`, { headers: { cookie: 'sid=abc; csrf=t', 'x-slab-request-id': 'r1', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example.test' } });
+      const response = await fetch(`${tap.url}/drafts?x=1`, {
+        headers: { cookie: 'sid=abc; csrf=t', 'x-slab-request-id': 'r1', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example.test' },
+      });
       expect(await response.text()).toBe('app-1 saw cookie sid=abc; csrf=t');
       expect(response.headers.getSetCookie()).toEqual(['from=app-1; Path=/', 'second=2; Path=/']);
       expect(records).toEqual([
@@ -64,7 +66,14 @@ describe('recording tap', () => {
       expect(await pollUntil(() => refused(tap.url), { timeoutMs: timeoutBudgetMs(), what: 'the tap to close its port' })).toBe(true);
       target.url = await backend('app-1-restarted');
       target.up = true;
-      const body = await pollUntil(() => fetch(tap.url).then((r) => r.text(), () => undefined), { timeoutMs: timeoutBudgetMs(), what: 'the tap to listen again' });
+      const body = await pollUntil(
+        () =>
+          fetch(tap.url).then(
+            (r) => r.text(),
+            () => undefined,
+          ),
+        { timeoutMs: timeoutBudgetMs(), what: 'the tap to listen again' },
+      );
       expect(body).toBe('app-1-restarted saw cookie -');
     } finally {
       await tap.stop();

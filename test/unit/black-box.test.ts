@@ -128,9 +128,7 @@ const landAndLogin: Wire[] = [
 
 describe('black-box diagnosis', () => {
   it('names replication with the issuing and the receiving backend when the issuer still accepts the id later', () => {
-    const verdicts = diagnose(
-      history([...landAndLogin, { step: 3, backend: 'app-3', jar: 'Y', ...toLogin }, { step: 4, backend: 'app-2', jar: 'Y' }]),
-    );
+    const verdicts = diagnose(history([...landAndLogin, { step: 3, backend: 'app-3', jar: 'Y', ...toLogin }, { step: 4, backend: 'app-2', jar: 'Y' }]));
     expect(verdicts).toHaveLength(1);
     expect(verdicts[0]).toMatchObject({ step: 3, cause: 'replication', backend: 'app-3' });
     expect(verdicts[0].evidence).toContain('issued by app-2 at step 2 (POST /login)');
@@ -214,11 +212,23 @@ describe('black-box diagnosis', () => {
   });
 
   it('an anonymous visitor sent to the login page is not a reset', () => {
-    expect(diagnose(history([{ step: 1, request: 'GET /', backend: 'app-1', issued: 'X' }, { step: 2, backend: 'app-2', jar: 'X', ...toLogin }]))).toEqual([]);
+    expect(
+      diagnose(
+        history([
+          { step: 1, request: 'GET /', backend: 'app-1', issued: 'X' },
+          { step: 2, backend: 'app-2', jar: 'X', ...toLogin },
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('asks for a witness only where one can prove replication, and only for requests that change nothing', () => {
-    const h = history([...landAndLogin, { step: 3, backend: 'app-3', jar: 'Y', ...toLogin }, { step: 4, request: 'POST /account', backend: 'app-1', jar: 'Y', ...toLogin }, { step: 5, backend: 'app-2', jar: 'Y', ...toLogin }]);
+    const h = history([
+      ...landAndLogin,
+      { step: 3, backend: 'app-3', jar: 'Y', ...toLogin },
+      { step: 4, request: 'POST /account', backend: 'app-1', jar: 'Y', ...toLogin },
+      { step: 5, backend: 'app-2', jar: 'Y', ...toLogin },
+    ]);
     const wanted = witnessRequests(h.requests, NAME, h.topology.blackBox!);
     expect(wanted.map((w) => [w.record.step, w.backend])).toEqual([[3, 'app-2']]);
   });

@@ -133,7 +133,7 @@ describe('diagnosis', () => {
   });
 
   describe('transmission: which hop lost the id', () => {
-    test('a Secure cookie withheld on an http URL, in the client\'s words', () => {
+    test("a Secure cookie withheld on an http URL, in the client's words", () => {
       const [verdict] = diagnose(
         history('redis', [
           { step: 1, request: 'POST /login', backend: 'app-1', session: 'created', issued: A, user: 'alice' },
@@ -274,7 +274,7 @@ describe('diagnosis', () => {
     expect(verdicts).toEqual([]);
   });
 
-  describe('faults during the run, from the history\'s events', () => {
+  describe("faults during the run, from the history's events", () => {
     const event = (kind: string, backend: string | undefined, at: number, fault: string) => ({ time: 1_000_000 + at, kind, backend, fault }) as never;
 
     test('a sticky user re-pinned after its backend was killed: replication, naming the kill', () => {
@@ -313,7 +313,7 @@ describe('diagnosis', () => {
       expect(verdict.evidence).toContain('the shared store was restarted empty at 200 ms (fault restart-redis), and every session in it was lost');
     });
 
-    test('a login cut off by its backend\'s crash after rotating the id: code, naming the crash', () => {
+    test("a login cut off by its backend's crash after rotating the id: code, naming the crash", () => {
       const h = history('redis', [
         { step: 1, request: 'GET /', backend: 'app-1', session: 'created', issued: A, at: 0 },
         { step: 2, request: 'POST /login', backend: 'app-2', session: 'loaded', jar: A, at: 100 },

@@ -91,7 +91,7 @@ describe('virtual user cookie jar (RFC 6265)', () => {
     expect(seen.cookie).toBeUndefined();
   });
 
-  test('two users have two jars: one user\'s cookie never reaches the other', async () => {
+  test("two users have two jars: one user's cookie never reaches the other", async () => {
     const alice = new VirtualUser(agent);
     const bob = new VirtualUser(agent);
     answer('http://shop.example.test', '/', ['sid=alice']);
@@ -103,7 +103,10 @@ describe('virtual user cookie jar (RFC 6265)', () => {
 
   test('a network error becomes status 0 with the error code, not an exception', async () => {
     const user = new VirtualUser(agent);
-    agent.get('http://shop.example.test').intercept({ path: '/', method: 'GET' }).replyWithError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }));
+    agent
+      .get('http://shop.example.test')
+      .intercept({ path: '/', method: 'GET' })
+      .replyWithError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }));
     const exchange = await user.send({ method: 'GET', url: 'http://shop.example.test/' });
     expect(exchange.status).toBe(0);
     expect(exchange.error).toBeDefined();
@@ -128,7 +131,10 @@ describe('client policies', () => {
   });
 
   test('Secure cookies go to http://localhost as in current browsers, and not under the strict rule', async () => {
-    for (const [secureOnLocal, expected] of [[true, 'sid=abc'], [false, undefined]] as const) {
+    for (const [secureOnLocal, expected] of [
+      [true, 'sid=abc'],
+      [false, undefined],
+    ] as const) {
       const user = new VirtualUser(agent, { secureOnLocal });
       answer('https://localhost:8443', '/', ['sid=abc; Path=/; Secure']);
       await user.send({ method: 'GET', url: 'https://localhost:8443/' });
@@ -142,9 +148,7 @@ describe('client policies', () => {
     const user = new VirtualUser(agent);
     answer('https://shop.example.test', '/', ['sid=abc; Path=/; Secure', 'acct=1; Path=/account']);
     await user.send({ method: 'GET', url: 'https://shop.example.test/' });
-    expect(user.explainWithheld('sid', 'http://shop.example.test/drafts')).toBe(
-      'Secure cookie sid withheld by the client: request URL is http (http://shop.example.test/drafts)',
-    );
+    expect(user.explainWithheld('sid', 'http://shop.example.test/drafts')).toBe('Secure cookie sid withheld by the client: request URL is http (http://shop.example.test/drafts)');
     expect(user.explainWithheld('acct', 'https://shop.example.test/cart')).toBe('cookie acct has Path=/account, which does not cover /cart');
     expect(user.explainWithheld('sid', 'https://other.example.test/')).toBe('cookie sid belongs to shop.example.test only, not sent to other.example.test');
     expect(user.explainWithheld('sid', 'https://shop.example.test/drafts')).toBeUndefined();

@@ -86,7 +86,12 @@ export const killPrimary: ScheduledFaultDefinition = {
     const topology = topologyOf(cluster);
     if (value > 0 && topology.setLag) {
       topology.setLag(value);
-      cluster.recordEvent({ kind: 'store-lag', fault: spec, detail: `replication to the replicas delayed by ${value} ms, as a loaded primary's replicas trail it`, topology: topology.describe().text });
+      cluster.recordEvent({
+        kind: 'store-lag',
+        fault: spec,
+        detail: `replication to the replicas delayed by ${value} ms, as a loaded primary's replicas trail it`,
+        topology: topology.describe().text,
+      });
     }
   },
   async act(cluster, { spec }) {
@@ -99,6 +104,11 @@ export const killPrimary: ScheduledFaultDefinition = {
     const promoted = await topology.waitForNewPrimary(old, failoverBudgetMs());
     // The new primary replicates to the others directly: no lag from here on.
     topology.setLag?.(0);
-    cluster.recordEvent({ kind: 'store-failover', fault: spec, detail: `${promoted.name} (${promoted.host}:${promoted.port}) promoted ${Date.now() - started} ms after the kill`, topology: topology.describe().text });
+    cluster.recordEvent({
+      kind: 'store-failover',
+      fault: spec,
+      detail: `${promoted.name} (${promoted.host}:${promoted.port}) promoted ${Date.now() - started} ms after the kill`,
+      topology: topology.describe().text,
+    });
   },
 };
