@@ -29,6 +29,7 @@ import { sessionIdHash } from '../../servers/session/session-id.js';
 import type { History, RequestRecord } from '../history/history.js';
 import type { ResetCause, Verdict } from './diagnose.js';
 import { BLACK_BOX_DEFAULTS, loginRequiredReason, wireView, type BlackBoxRules, type WireView } from './wire-view.js';
+import { sequences } from './sequences.js';
 
 interface Finding {
   cause: ResetCause;
@@ -60,17 +61,6 @@ const decoded = (value: string | undefined): string | undefined => {
 };
 const label = (id: string) => `sid#${sessionIdHash(id)}`;
 const seconds = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
-
-function sequences(requests: readonly RequestRecord[]): RequestRecord[][] {
-  const groups = new Map<string, RequestRecord[]>();
-  for (const record of requests) {
-    const key = `${record.user}/${record.run}/${record.browser ?? 1}`;
-    let group = groups.get(key);
-    if (!group) groups.set(key, (group = []));
-    group.push(record);
-  }
-  return [...groups.values()].map((group) => group.sort((a, b) => a.step - b.step));
-}
 
 /** An answer that took the session: no "log in first", no new id, no error. */
 function accepted(answer: { status: number; responseBody?: string; location?: string; newId: boolean; error?: string }, rules: BlackBoxRules): boolean {

@@ -26,6 +26,7 @@ import { balancerNotes, delivered, lifetimeAttribute, lostSetCookie } from './lo
 import { unknownIdFinding } from './store-loss.js';
 import { describe, hashOf, sentAfter, traceSessions, type SessionTrace } from './trace.js';
 import { diagnoseBlackBox, isBlackBox } from './black-box.js';
+import { sequences } from './sequences.js';
 
 export { NAMED_CAUSES, RESET_CAUSES } from './causes.js';
 export type { ResetCause } from './causes.js';
@@ -61,18 +62,6 @@ interface LostCookie extends Finding {
 
 function cookieValue(header: string | undefined, name: string): string | undefined {
   return header ? parseCookie(header)[name] : undefined;
-}
-
-/** Groups records by virtual user, run and browser, each in step order. */
-function sequences(requests: readonly RequestRecord[]): RequestRecord[][] {
-  const groups = new Map<string, RequestRecord[]>();
-  for (const record of requests) {
-    const key = `${record.user}/${record.run}/${record.browser ?? 1}`;
-    let group = groups.get(key);
-    if (!group) groups.set(key, (group = []));
-    group.push(record);
-  }
-  return [...groups.values()].map((group) => group.sort((a, b) => a.step - b.step));
 }
 
 export function diagnose(history: History): Verdict[] {

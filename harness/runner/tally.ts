@@ -118,6 +118,24 @@ export class Tally {
     this.#fail(failure);
   }
 
+  /** What a RunResult reports of the tally, whether it came from a run or a history file. */
+  figures() {
+    return {
+      requests: this.requests,
+      errors: this.errors,
+      resets: this.resets,
+      resetsTotal: this.resetsTotal,
+      resetsByCause: this.resetsByCause,
+      anomalies: this.anomalies,
+      anomaliesTotal: this.anomaliesTotal,
+      people: this.people,
+      failures: this.failures,
+      failuresTotal: this.failuresTotal,
+      requestsPerBackend: this.requestsPerBackend,
+      latencyMs: this.latency(),
+    };
+  }
+
   latency(): { p50: number; p95: number; p99: number } {
     const [p50, p95, p99] = this.#latencies.percentiles(50, 95, 99);
     return { p50, p95, p99 };
