@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { HarnessError } from '../errors.js';
 import { childExited, stopChild, trackChild } from '../util/children.js';
 import { budgetHint, budgetShare, timeoutBudgetMs } from '../util/budget.js';
@@ -177,9 +177,9 @@ export async function startKeeper(
   throw new Error(`redis-server on port ${port} did not answer PING within ${budget} ms${stderr ? `: ${stderr.trim()}` : ` ${budgetHint()}`}`, { cause: lastError });
 }
 
-/** Uses a short-lived connection that gives up at once instead of retrying. */
-async function withClient<T>(url: string, use: (client: Redis) => Promise<T>): Promise<T> {
-  const client = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true, disconnectTimeout: 50 });
+/** Uses a short-lived connection that gives up at once instead of retrying; `options` tighten it further. */
+export async function withClient<T>(url: string, use: (client: Redis) => Promise<T>, options: RedisOptions = {}): Promise<T> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true, disconnectTimeout: 50, ...options });
   client.on('error', () => {});
   try {
     await client.connect();

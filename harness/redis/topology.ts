@@ -7,7 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import type { RedisNodeAddress, RedisTopologyConfig } from '../../servers/session/replication-config.js';
-import { startKeeper, type Keeper } from './provision.js';
+import { startKeeper, withClient, type Keeper } from './provision.js';
 import { freePort } from '../util/net.js';
 
 export type TopologyKind = RedisTopologyConfig['kind'];
@@ -69,23 +69,8 @@ export function infoFields(info: string): Record<string, string> {
 }
 
 /** Runs `use` on a short-lived connection that never retries. */
-export async function withNode<T>(port: number, use: (client: Redis) => Promise<T>, timeoutMs = 1000): Promise<T> {
-  const client = new Redis(nodeUrl(port), {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-    disconnectTimeout: 50,
-  });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return await use(client);
-  } finally {
-    client.disconnect();
-  }
+export function withNode<T>(port: number, use: (client: Redis) => Promise<T>, timeoutMs = 1000): Promise<T> {
+  return withClient(nodeUrl(port), use, { connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false });
 }
 
 /** `master` | `slave` | … as ROLE says; undefined when the node does not answer. */
