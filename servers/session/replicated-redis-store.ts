@@ -18,10 +18,12 @@ import type { SessionRecord, SessionStore } from './store.js';
  *          write; plus the bytes of key and value, which the propagated
  *          command carries, gives `ends`, a lower bound of the offset
  *          where the write ends in the replication stream;
- *   miss   INFO server+replication on the connection that answered the
- *          GET, right after it: an upper bound of what that node had
- *          applied when it answered. Only on a miss, so reads that find
- *          their session cost nothing extra.
+ *   read   from a replica: GET and INFO replication in one MULTI, so the
+ *          position is what the replica had applied when it answered;
+ *          from a primary (Sentinel), INFO after a miss only, on the
+ *          connection that answered the GET: an upper bound of what that
+ *          node had applied (a primary's offset only grows, and a
+ *          promotion keeps the history it took over in replid2).
  *
  * With `waitReplicas`, writes are followed by WAIT (read-your-writes: the
  * answer leaves only once the replicas have the session).
@@ -107,14 +109,20 @@ export class ReplicatedRedisStore implements SessionStore {
       return json === null ? undefined : (JSON.parse(json) as SessionRecord);
     }
     const reader = this.#readers.length ? this.#readers[this.#next++ % this.#readers.length] : undefined;
-    const client = (reader?.client ?? this.#writer) as Redis;
+    if (reader) {
+      // A replica read takes the replica's position in the same transaction:
+      // an INFO sent after a miss could see a write that arrived meanwhile,
+      // and a lag of tens of ms is over before a second round trip on a
+      // loaded machine. INFO replication is a few hundred bytes.
+      const [json, info] = await this.#check(reader.client.multi().get(key).info('replication').exec());
+      if (trace) trace.read = json === null ? { ...this.#position(info as string), ...this.#nameOf(reader.node.port) } : { ...this.#nameOf(reader.node.port), role: 'replica' };
+      return json === null ? undefined : (JSON.parse(json as string) as SessionRecord);
+    }
+    const client = this.#writer as Redis;
     const json = await client.get(key);
     // The connection that delivered the answer (a reconnect after a failover replaces it).
     const stream = (client as unknown as { stream?: { remotePort?: number } }).stream;
-    if (trace) {
-      const port = reader?.node.port ?? stream?.remotePort;
-      trace.read = { ...this.#nameOf(port), role: reader ? 'replica' : 'primary' };
-    }
+    if (trace) trace.read = { ...this.#nameOf(stream?.remotePort), role: 'primary' };
     if (json !== null) return JSON.parse(json) as SessionRecord;
     if (trace) {
       // Only when the INFO came over the very connection that answered the GET is it that node's position.
