@@ -5,6 +5,7 @@ import type { RequestRecord } from '../history/history.js';
 import type { RunResult } from '../runner/run.js';
 import type { LoadedScenario } from '../scenario/load.js';
 import { idHash } from '../history/redact.js';
+import { isReplicatedStore } from '../diagnosis/store-replication.js';
 
 export const CAUSE_EXPLAINED: Record<ResetCause, string> = {
   replication: 'the balancer sent the request to a server that never saw this session (sessions live in one server only). Fix: a shared store (--store redis) or sticky routing.',
@@ -13,6 +14,15 @@ export const CAUSE_EXPLAINED: Record<ResetCause, string> = {
   expiry: 'the session outlived its time limit (idle or absolute timeout, store TTL).',
   unclassified: 'the history lacks the evidence to name a cause; the evidence line says what is missing.',
 };
+
+/** Replication one layer down: the store's own replicas, not the balancer, lacked the session. */
+const STORE_REPLICATION_EXPLAINED =
+  "the session store's replication lost the session for this read: a replica that had not applied the write yet (read-your-writes), or a failover that promoted a replica without it (the evidence names the nodes and offsets). Fix: read sessions from the primary, WAIT for the replicas on session writes (--store redis-replica-reads-wait), or accept that an asynchronous failover loses the last writes.";
+
+/** What a cause means in this run: replication in a replicated store is the store's, not the balancer's. */
+export function causeExplained(cause: ResetCause, store: string): string {
+  return cause === 'replication' && isReplicatedStore(store) ? STORE_REPLICATION_EXPLAINED : CAUSE_EXPLAINED[cause];
+}
 
 export function verdictHeadline(v: Verdict): string {
   return `user ${v.user}${v.run > 1 ? `, run ${v.run}` : ''}, step ${v.step} ${v.request}: session reset — cause: ${v.cause}${v.expected ? ' (expected by the scenario)' : ''}`;
@@ -66,7 +76,7 @@ export function formatRun(result: RunResult, options: { maxResets?: number; cook
     if (result.resetsTotal > max) out.push(`  … and ${result.resetsTotal - max} more (--json lists ${result.resetsTotal > result.resets.length ? `the first ${result.resets.length}` : 'them all'})`);
     out.push('', 'What the causes mean');
     for (const cause of Object.keys(result.resetsByCause) as ResetCause[]) {
-      if (result.resetsByCause[cause] > 0) out.push(`  ${cause}: ${CAUSE_EXPLAINED[cause]}`);
+      if (result.resetsByCause[cause] > 0) out.push(`  ${cause}: ${causeExplained(cause, result.store)}`);
     }
   }
   if (result.anomalies.length) {

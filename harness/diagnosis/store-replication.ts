@@ -129,7 +129,13 @@ export function explainStoreMiss(history: History, r: RequestRecord, hash: strin
   if (read.replid2 === wrote.replid && read.offset2 !== undefined && read.offset2 - 1 < wrote.ends) {
     const killed = [...events].reverse().find((e) => e.kind === 'store-primary-killed' && e.time <= r.time + r.durationMs);
     const promoted = [...events].reverse().find((e) => e.kind === 'store-failover' && e.time <= r.time + r.durationMs);
-    const before = killed ? `, ${ms(Math.max(0, killed.time - acked))} before ${killed.detail ?? `${wrote.node} was killed`} ${at(killed.time)}${killed.fault ? ` (fault ${killed.fault})` : ''}` : '';
+    const kill = killed ? `${killed.detail ?? `${wrote.node} was killed`} ${at(killed.time)}${killed.fault ? ` (fault ${killed.fault})` : ''}` : '';
+    // The client's clock: an answer can reach it after the kill, though the old primary took the write before dying.
+    const before = !killed
+      ? ''
+      : acked <= killed.time
+        ? `, ${ms(killed.time - acked)} before ${kill}`
+        : `, which ${wrote.node} had taken before ${kill}, the answer reaching the client ${ms(acked - killed.time)} after the kill`;
     const promotion = promoted ? `, promoted ${at(promoted.time)} (${promoted.topology ?? promoted.detail ?? ''})` : '';
     return {
       cause: 'replication',

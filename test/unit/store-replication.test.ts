@@ -66,6 +66,17 @@ describe('store-level replication diagnosis', () => {
     expect(lost[0].sequence.map((op) => op.step)).toEqual([2, 3]);
   });
 
+  test('an answer that reached the client after the kill: the old primary took the write before dying, never "0 ms before"', () => {
+    const h = loginThenMiss('redis-sentinel', `node=redis-2;addr=127.0.0.1:7002;role=primary;replid=${R2};offset=1400;replid2=${R1};offset2=1051`);
+    // Login answered at 21 ms (client clock); redis-1 killed at 15 ms.
+    h.events.push({ time: h.requests[1].time - 6, kind: 'store-primary-killed', fault: 'kill-primary', detail: 'redis-1 (127.0.0.1:7001) was killed', topology: 'primary redis-1' });
+    const [verdict] = diagnose(h);
+    expect(verdict.cause).toBe('replication');
+    expect(verdict.evidence).toContain('which redis-1 had taken before redis-1 (127.0.0.1:7001) was killed');
+    expect(verdict.evidence).toContain('the answer reaching the client 7 ms after the kill');
+    expect(verdict.evidence).not.toMatch(/\b0 ms before/);
+  });
+
   test('a promotion after the write (the replica had it) is not a loss at failover', () => {
     const h = loginThenMiss('redis-sentinel', `node=redis-2;addr=127.0.0.1:7002;role=primary;replid=${R2};offset=1400;replid2=${R1};offset2=1200`);
     expect(diagnose(h)[0].cause).toBe('unclassified');
