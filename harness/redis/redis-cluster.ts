@@ -12,9 +12,7 @@
  * needs nothing but redis-server. A node is failed over after 1 s without
  * an answer (cluster-node-timeout).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { makeTopologyDir } from './topology-dir.js';
 import type { Keeper } from './provision.js';
 import { topologyStartMs } from './replica-set.js';
 import { NODE_ARGS, describeNodes, infoFields, killNode, pauseNode, startNode, withNode, type StartedRedisTopology, type TopologyNode } from './topology.js';
@@ -30,12 +28,12 @@ const SLOT_RANGES: [number, number][] = [
 
 export async function startRedisCluster(binary: string): Promise<StartedRedisTopology> {
   const nodes: (TopologyNode & { keeper: Keeper })[] = [];
-  const dir = await mkdtemp(join(tmpdir(), 'slab-cluster-'));
+  const dir = await makeTopologyDir('slab-cluster-');
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       await Promise.all(nodes.map((node) => node.keeper.stop()));
-      await rm(dir, { recursive: true, force: true });
+      await dir.remove();
     })());
   try {
     for (let i = 0; i < PRIMARIES * 2; i++) {
@@ -46,7 +44,7 @@ export async function startRedisCluster(binary: string): Promise<StartedRedisTop
           binary,
           `redis-${i + 1}`,
           (port) => [...NODE_ARGS, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '1000', '--cluster-port', String(busPort)],
-          { cwd: dir },
+          { cwd: dir.path },
         ),
       );
     }

@@ -10,9 +10,9 @@
  * Timings are short so a failover fits in a test: a primary is down after
  * 500 ms without an answer, and a failover is retried after 3 s.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeTopologyDir, type TopologyDir } from './topology-dir.js';
 import type { Keeper } from './provision.js';
 import { startReplicaSet, topologyStartMs } from './replica-set.js';
 import { killNode, pauseNode, startNode, withNode, type StartedRedisTopology, type TopologyNode } from './topology.js';
@@ -26,19 +26,19 @@ export async function startSentinelTopology(binary: string, replicas = 2): Promi
   const set = await startReplicaSet(binary, replicas);
   const [primary] = set.nodes;
   const sentinels: (TopologyNode & { keeper: Keeper })[] = [];
-  let dir: string | undefined;
+  let dir: TopologyDir | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       await Promise.all(sentinels.map((sentinel) => sentinel.keeper.stop()));
       await set.stop();
-      if (dir) await rm(dir, { recursive: true, force: true });
+      await dir?.remove();
     })());
   try {
-    dir = await mkdtemp(join(tmpdir(), 'slab-sentinel-'));
+    dir = await makeTopologyDir('slab-sentinel-');
     for (let i = 0; i < 3; i++) {
       // Sentinel rewrites its configuration file: each gets its own, in a directory removed at stop.
-      const file = join(dir, `sentinel-${i + 1}.conf`);
+      const file = join(dir.path, `sentinel-${i + 1}.conf`);
       await writeFile(
         file,
         [
@@ -49,7 +49,7 @@ export async function startSentinelTopology(binary: string, replicas = 2): Promi
           '',
         ].join('\n'),
       );
-      const sentinel = await startNode(binary, `sentinel-${i + 1}`, () => ['--sentinel'], { configFile: () => file, cwd: dir });
+      const sentinel = await startNode(binary, `sentinel-${i + 1}`, () => ['--sentinel'], { configFile: () => file, cwd: dir.path });
       sentinels.push(sentinel);
     }
     // A failover needs a quorum of sentinels that know each other and the replicas (hello messages, every 2 s).
