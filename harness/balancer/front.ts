@@ -40,6 +40,8 @@ export interface FrontOptions {
   onRecord: (record: ProxyRecord) => void;
   /** The Node balancer's forwarding engine (default undici). */
   engine?: EngineName;
+  /** The run's seed: session-lab's own balancer draws its choices and fault probabilities from it (strategies.ts SEED_REPLAYS). */
+  seed?: number;
 }
 
 export interface StartedFront {
@@ -84,11 +86,12 @@ export async function startFront(options: FrontOptions): Promise<StartedFront> {
   }
   const balancer = await startBalancer({
     targets: options.targets,
-    strategy: createStrategy(options.balancer),
+    strategy: createStrategy(options.balancer, { seed: options.seed }),
     onRecord: options.onRecord,
     faults: options.faults,
     tls: options.tls,
     engine: options.engine,
+    seed: options.seed,
   });
   return {
     kind: 'node',

@@ -23,6 +23,8 @@ import { overwriteForwarded } from './forwarded.js';
 import { startListeners, type BalancerRequest, type Scheme, type TlsMaterial } from './listeners.js';
 import { addFaultNote, newRecord, type ProxyRecord } from './record.js';
 import type { BalancerTarget, BalancingStrategy, Choice } from './strategy.js';
+import { requestIdentity } from './request-identity.js';
+import { drawFor } from '../util/seeded.js';
 
 export { REQUEST_ID_HEADER } from './record.js';
 export type { FaultNote, ProxyRecord } from './record.js';
@@ -50,6 +52,8 @@ export interface StartBalancerOptions {
   tls?: TlsMaterial;
   /** Picks whether a fault acts on a request; Math.random unless given. */
   random?: () => number;
+  /** The run's seed: whether a fault @p acts on a request the runner sent is drawn from it and the request's identity (replayable). */
+  seed?: number;
   /** How requests reach the backends: undici (default) or http-proxy. */
   engine?: EngineName;
 }
@@ -90,6 +94,7 @@ class Balancer {
     private readonly faults: readonly CookieFault[],
     private readonly random: () => number,
     readonly engine: ForwardingEngine,
+    private readonly seed: number | undefined,
   ) {
     engine.on('proxyReq', (head, req) => this.#onProxyRequest(head, req as Req));
     engine.on('proxyRes', (head, req) => this.#onProxyResponse(head, req as Req));
@@ -108,10 +113,12 @@ class Balancer {
     return rejection;
   }
 
-  #actingFaults(): readonly CookieFault[] {
+  #actingFaults(req: IncomingMessage): readonly CookieFault[] {
     const faults = this.faults;
     if (faults.length === 0) return NO_FAULTS;
-    return faults.filter((fault) => fault.probability >= 1 || this.random() < fault.probability);
+    const id = this.seed === undefined ? undefined : requestIdentity(req);
+    const draw = (index: number) => (id ? drawFor(this.seed!, `fault:${index}:${id.user}.${id.run}.${id.step}`) : this.random());
+    return faults.filter((fault, index) => fault.probability >= 1 || draw(index) < fault.probability);
   }
 
   /** Hands the record over, once: whichever of end, error, rejection or client close comes first. */
@@ -128,7 +135,7 @@ class Balancer {
   }
 
   handle(scheme: Scheme, req: Req, res: ServerResponse): void {
-    const faults = this.#actingFaults();
+    const faults = this.#actingFaults(req);
     const entry: InFlight = { record: newRecord(req, scheme), started: performance.now(), faults, choice: undefined, balancer: this };
     req.slab = entry;
     // `on`, not `once`: 'close' comes once anyway, and once() wraps the listener in a new closure.
@@ -205,9 +212,9 @@ class Balancer {
   }
 }
 
-export async function startBalancer({ targets, strategy, onRecord, faults = [], tls, random = Math.random, engine = DEFAULT_ENGINE }: StartBalancerOptions): Promise<StartedBalancer> {
+export async function startBalancer({ targets, strategy, onRecord, faults = [], tls, random = Math.random, seed, engine = DEFAULT_ENGINE }: StartBalancerOptions): Promise<StartedBalancer> {
   const forwarding = createEngine(engine);
-  const balancer = new Balancer(targets, strategy, onRecord, faults, random, forwarding);
+  const balancer = new Balancer(targets, strategy, onRecord, faults, random, forwarding, seed);
   let listeners;
   try {
     listeners = await startListeners(

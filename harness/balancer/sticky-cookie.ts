@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import { keepCookies } from '../util/cookie-header.js';
 import type { ProxyResponseHead } from './engine/engine.js';
+import { RoundRobin } from './round-robin.js';
 import type { BalancerTarget, BalancingStrategy, Choice } from './strategy.js';
 
 export const STICKY_COOKIE = 'SLAB_SRV';
@@ -12,18 +13,22 @@ export const STICKY_COOKIE = 'SLAB_SRV';
  * client to its backend; the cookie is removed before forwarding
  * (indirect); a client pinned to a backend that is down is re-pinned to
  * another, as `option redispatch` does — which is where its sessions, if
- * they lived in that backend's memory, are lost.
+ * they lived in that backend's memory, are lost. A new pin is round-robin's
+ * choice, seeded when the run has a seed (round-robin.ts).
  */
 export class StickyCookie implements BalancingStrategy {
   readonly name = 'sticky';
-  #next = 0;
+  readonly #turns: RoundRobin;
+
+  constructor(seed?: number) {
+    this.#turns = new RoundRobin(seed);
+  }
 
   pick(req: IncomingMessage, up: readonly BalancerTarget[], all: readonly BalancerTarget[]): Choice {
     const pinned = req.headers.cookie ? parseCookie(req.headers.cookie)[STICKY_COOKIE] : undefined;
     const current = pinned ? all.find((t) => t.name === pinned) : undefined;
     if (current?.up) return { target: current, pin: 'kept' };
-    const target = up[this.#next % up.length];
-    this.#next = (this.#next + 1) % up.length;
+    const { target } = this.#turns.pick(req, up, all);
     return current || pinned ? { target, pin: 'repinned', pinnedBefore: pinned } : { target, pin: 'new' };
   }
 
