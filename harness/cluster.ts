@@ -21,6 +21,8 @@ import { DEFAULT_ENGINE, ENGINE_NAMES, type EngineName } from './balancer/engine
 import { isEngineName } from './balancer/engine/engines.js';
 import { checkFront, startFront, type FrontName, type StartedFront } from './balancer/front.js';
 import { isRealBalancer, REAL_BALANCER_NAMES } from './balancer/real-front.js';
+import { BALANCER_NAMES } from './balancer/strategies.js';
+import { isSeed, MAX_SEED, newSeed } from './util/seeded.js';
 import type { ProxyRecord, TlsMaterial } from './balancer/proxy.js';
 import type { BalancerTarget } from './balancer/strategy.js';
 import type { Site } from './client/network.js';
@@ -65,6 +67,13 @@ export interface ClusterOptions {
   proxyEngine?: EngineName;
   /** Run the user's app from a command instead of the reference server (backend/command-launcher.ts). */
   app?: AppCommand;
+  /**
+   * Makes session-lab's own balancer replayable: its choices and fault
+   * probabilities are drawn from the seed and each request's identity (an
+   * integer 0 … 2^32-1; drawn at random when not given, and reported).
+   * Refused for nginx and HAProxy, which choose for themselves.
+   */
+  seed?: number;
 }
 
 export const CLUSTER_DEFAULTS = {
@@ -93,6 +102,8 @@ export interface ResolvedClusterOptions {
   runtime: Runtime;
   proxyEngine: EngineName;
   app: AppCommand | undefined;
+  /** The seed session-lab's own balancer draws from; undefined behind nginx / HAProxy. */
+  seed?: number;
 }
 
 export interface StartedCluster extends ClusterControl {
@@ -149,6 +160,9 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
   if (!isEngineName(top.proxyEngine)) fail('proxyEngine', top.proxyEngine, ENGINE_NAMES.join(' | '));
   if (!RUNTIMES.includes(top.runtime)) fail('runtime', top.runtime, RUNTIMES.join(' | '));
   if (!HOSTNAME.test(top.site)) fail('site', top.site, 'a lower-case DNS name with a dot, e.g. shop.example.test');
+  if (top.seed !== undefined && !isSeed(top.seed)) fail('seed', top.seed, `an integer from 0 to ${MAX_SEED}`);
+  if (top.seed !== undefined && isRealBalancer(top.balancer))
+    fail('seed', top.seed, `a balancer session-lab runs (${BALANCER_NAMES.join(' | ')}): ${top.balancer} chooses backends itself, so a seed cannot replay its routing`);
   const faultSpecs = [...(options.faults ?? [])];
   // Cookie faults go to the balancer; scheduled ones are the runner's.
   const faults = faultSpecs.filter((spec) => !isScheduledFault(spec)).map((spec) => parseFault(spec, 'faults'));
@@ -167,6 +181,7 @@ function validate(options: ClusterOptions): { resolved: ResolvedClusterOptions; 
       runtime: top.runtime,
       proxyEngine: top.proxyEngine,
       app: options.app && validateApp(options.app),
+      ...(isRealBalancer(top.balancer) ? {} : { seed: top.seed ?? newSeed() }),
     },
     faults,
   };
@@ -248,6 +263,7 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
         if (options.recordProxyHistory) history.proxy.push(record);
       },
       engine: options.proxyEngine,
+      seed: options.seed,
     });
     recordEvent({ kind: 'cluster-started' });
 

@@ -50,7 +50,9 @@ export type { CompareOptions, CompareRow, CompareFormat } from './compare/compar
 export { FAULTS, SCHEDULED_FAULTS, parseFault, parseScheduledFault, validateFault } from './fault/faults.js';
 export type { CookieFault, FaultDefinition } from './fault/fault.js';
 export type { ScheduledFault, ScheduledFaultDefinition } from './fault/scheduled/scheduled-fault.js';
-export { createStrategy, STRATEGIES } from './balancer/strategies.js';
+export { createStrategy, STRATEGIES, SEED_REPLAYS } from './balancer/strategies.js';
+export type { StrategyOptions } from './balancer/strategies.js';
+export { MAX_SEED } from './util/seeded.js';
 export { sessionsPerPerson } from './diagnosis/diagnose.js';
 export type { PersonSessions } from './diagnosis/diagnose.js';
 export { setTimeoutBudget, timeoutBudgetMs, BUDGET_ENV, DEFAULT_BUDGET_MS } from './util/budget.js';

@@ -10,10 +10,12 @@ import { parseArgs } from 'node:util';
 import { ENGINE_NAMES, type EngineName } from '../balancer/engine/engine.js';
 import { BALANCER_NAMES } from '../balancer/strategies.js';
 import { FRONT_NAMES, type FrontName } from '../balancer/front.js';
-import { REAL_BALANCER_NAMES } from '../balancer/real-front.js';
+import { isRealBalancer, REAL_BALANCER_NAMES } from '../balancer/real-front.js';
+import { SEED_REPLAYS } from '../balancer/strategies.js';
+import { MAX_SEED, newSeed } from '../util/seeded.js';
 import { CLUSTER_DEFAULTS, STORE_KINDS, startCluster, type ClusterOptions, type StartedCluster, type StoreKind } from '../cluster.js';
 import { HarnessError, isHarnessError } from '../errors.js';
-import { CLIENT_KINDS, checkClientKind, runScenario, type ClientKind, type RunProgress } from '../runner/run.js';
+import { CLIENT_KINDS, checkClientKind, RUN_DEFAULTS, runScenario, type ClientKind, type RunProgress } from '../runner/run.js';
 import { validateFault, FAULT_USAGE } from '../fault/faults.js';
 import { builtInScenarioNames, loadScenario } from '../scenario/load.js';
 import { planRun } from '../scenario/plan.js';
@@ -38,7 +40,7 @@ Usage:
   session-lab run <scenario name or file> [options]
   session-lab compare --scenario X [--stores a,b] [--balancers a,b] [--faults none,F] [--servers N]
                       [--runtime process|docker] [--users N] [--requests N] [--fixed] [--server reference|express]
-                      [--format table|markdown|json|csv] [--proxy-engine E]
+                      [--format table|markdown|json|csv] [--proxy-engine E] [--seed N]
                       [--report DIR] [--summary FILE]
   session-lab diagnose <history file> [--json | --report DIR] [--junit FILE] [--summary FILE]
   session-lab scenarios
@@ -87,6 +89,12 @@ Options for run:
                        JSON lines, keeping memory flat on long runs
   --history-raw        keep cookie values, session ids and passwords in the history as
                        sent (by default they are hashed or redacted)
+  --seed N             replay a run: session-lab's balancer draws its choices and fault
+                       probabilities from N and each request's user, pass and step, so the
+                       same seed sends every request to the same backend (round-robin, random,
+                       sticky; client-hash needs none; least-connections only when loads tie,
+                       e.g. --concurrency 1). Every run prints its seed. Refused for nginx /
+                       HAProxy (they choose themselves) and --target
   --budget TIME        the time budget every deadline derives from (default 30s, or
                        SLAB_BUDGET_MS); raise it on a slow machine
   --report DIR         write DIR/index.html: summary, resets by cause, a sequence diagram per user
@@ -286,6 +294,7 @@ async function commandRun(args: string[]): Promise<number> {
       report: { type: 'string' },
       junit: { type: 'string' },
       summary: { type: 'string' },
+      seed: { type: 'string' },
     },
   });
   if (positionals.length !== 1) {
@@ -322,10 +331,14 @@ async function commandRun(args: string[]): Promise<number> {
     historyRaw: values['history-raw'],
   };
   const own = ownAppFlags(values);
+  const seed = integerFlag('seed', values.seed, 0, MAX_SEED);
+  if (seed !== undefined && own.target !== undefined) throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--seed: not with --target (the running system routes requests itself), got both');
   const outputs = { report: values.report, junit: values.junit, summary: values.summary };
   const scenario = loadScenario(positionals[0]);
   checkOutputs(outputs);
-  const plan = planRun(scenario, { fixed: values.fixed, cluster: cliCluster, faults });
+  const plan = planRun(scenario, { fixed: values.fixed, cluster: { ...cliCluster, seed }, faults });
+  const balancer = plan.cluster.balancer ?? CLUSTER_DEFAULTS.balancer;
+  if (seed !== undefined) checkSeedHolds(balancer, runOptions.concurrency ?? RUN_DEFAULTS.concurrency, runOptions.users ?? RUN_DEFAULTS.users);
   checkClientKind(runOptions.clientKind ?? 'virtual-user', {
     users: runOptions.users ?? 1,
     repeat: runOptions.repeat ?? 1,
@@ -361,6 +374,16 @@ async function commandRun(args: string[]): Promise<number> {
   });
 }
 
+/** --seed with a balancer it cannot replay: refused for nginx / HAProxy, a warning for least-connections under concurrency. */
+function checkSeedHolds(balancer: FrontName, concurrency: number, users: number): void {
+  if (isRealBalancer(balancer)) {
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--seed: ${balancer} chooses backends itself, so a seed cannot replay its routing; expected one of ${BALANCER_NAMES.join(', ')}`);
+  }
+  if (SEED_REPLAYS[balancer] === 'ties' && Math.min(concurrency, users) > 1) {
+    note(`--seed: ${balancer} picks by requests in flight, which depend on timing; the seed fixes only ties (replays with --concurrency 1)`);
+  }
+}
+
 function listFlag<T extends string>(name: string, value: string | undefined, choices: readonly T[] | undefined, fallback: T[]): T[] {
   if (value === undefined) return fallback;
   const items = value
@@ -392,6 +415,7 @@ async function commandCompare(args: string[]): Promise<number> {
       server: { type: 'string' },
       report: { type: 'string' },
       summary: { type: 'string' },
+      seed: { type: 'string' },
     },
   });
   refuseRepeated(tokens, []);
@@ -405,6 +429,12 @@ async function commandCompare(args: string[]): Promise<number> {
   const outputs = { report: values.report, summary: values.summary };
   checkOutputs(outputs);
   const total = stores.length * balancers.length * faults.length;
+  const given = integerFlag('seed', values.seed, 0, MAX_SEED);
+  const seed = given ?? newSeed();
+  const unseeded = balancers.filter((balancer) => isRealBalancer(balancer));
+  if (given !== undefined && unseeded.length) note(`--seed: ${unseeded.join(', ')} choose${unseeded.length === 1 ? 's' : ''} backends itself; those rows do not replay`);
+  for (const balancer of balancers) if (given !== undefined && !isRealBalancer(balancer)) checkSeedHolds(balancer, 64, integerFlag('users', values.users, 1, 100_000) ?? 10);
+  if (unseeded.length < balancers.length) note(`seed ${seed} (replay: --seed ${seed})`);
   let done = 0;
   const rows = await compare(scenario, {
     stores,
@@ -416,6 +446,7 @@ async function commandCompare(args: string[]): Promise<number> {
     users: integerFlag('users', values.users, 1, 100_000),
     requests: integerFlag('requests', values.requests, 1, 10_000_000),
     fixed: values.fixed,
+    seed,
     app: choiceFlag('server', values.server, ['reference', 'express'] as const) === 'express' ? expressServerApp() : undefined,
     signal: interrupt.signal,
     withCluster,

@@ -64,6 +64,7 @@ export function formatRun(result: RunResult, options: { maxResets?: number; cook
     `  anomalies  ${result.anomaliesTotal}${result.anomaliesTotal ? ` (${[...new Set(result.anomalies.map((a) => a.kind))].join(', ')})` : ''}`,
     `  latency    p50 ${result.latencyMs.p50.toFixed(1)} ms, p95 ${result.latencyMs.p95.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms`,
   );
+  if (result.seed !== undefined) out.push(`  seed       ${result.seed} (replay: --seed ${result.seed})`);
   if (result.historyFile) out.push(`  history    ${result.historyFile} (JSON lines: topology, every request, events)`);
   if (result.resets.length) {
     out.push('', 'Resets');

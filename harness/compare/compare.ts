@@ -14,6 +14,8 @@ import { HarnessError } from '../errors.js';
 import { runScenario } from '../runner/run.js';
 import { planRun } from '../scenario/plan.js';
 import { table } from '../util/table.js';
+import { newSeed } from '../util/seeded.js';
+import { isRealBalancer } from '../balancer/real-front.js';
 import type { Scenario } from '../scenario/schema.js';
 
 export interface CompareOptions {
@@ -34,6 +36,12 @@ export interface CompareOptions {
   fixed?: boolean;
   /** Run this app (a command, e.g. the Express server) on every row instead of the reference server. */
   app?: AppCommand;
+  /**
+   * Every row's balancer draws from this seed (drawn at random when not
+   * given; each row reports it), so the comparison replays. nginx and
+   * HAProxy rows choose for themselves and carry no seed.
+   */
+  seed?: number;
   signal?: AbortSignal;
   /** Called as each row is ready (for progress). */
   onRow?: (row: CompareRow) => void;
@@ -63,6 +71,8 @@ export interface CompareRow {
   usersOnFaultTarget?: number[];
   /** Users with at least one unexpected reset. */
   usersReset: number[];
+  /** The seed the row's balancer drew from; absent for nginx and HAProxy. */
+  seed?: number;
 }
 
 async function defaultWithCluster<T>(options: ClusterOptions, use: (cluster: StartedCluster) => Promise<T>): Promise<T> {
@@ -80,6 +90,7 @@ export async function compare(scenario: Scenario, options: CompareOptions): Prom
     throw new HarnessError('SLAB_ERR_OPTION_INVALID', 'compare: expected at least one store, one balancer and one fault (or none)');
   }
   const withCluster = options.withCluster ?? defaultWithCluster;
+  const seed = options.seed ?? newSeed();
   const rows: CompareRow[] = [];
   for (const store of options.stores) {
     for (const balancer of options.balancers) {
@@ -88,7 +99,15 @@ export async function compare(scenario: Scenario, options: CompareOptions): Prom
         options.onStart?.(`${store} + ${balancer} + ${fault}`);
         const plan = planRun(scenario, {
           fixed: options.fixed,
-          cluster: { store, balancer, servers: options.servers, runtime: options.runtime, proxyEngine: options.proxyEngine, ...(options.app ? { app: options.app } : {}) },
+          cluster: {
+            store,
+            balancer,
+            servers: options.servers,
+            runtime: options.runtime,
+            proxyEngine: options.proxyEngine,
+            ...(options.app ? { app: options.app } : {}),
+            ...(isRealBalancer(balancer) ? {} : { seed }),
+          },
           faults: fault === 'none' ? [] : [fault],
         });
         const row = await withCluster(plan.cluster, async (cluster) => {
@@ -126,6 +145,7 @@ export async function compare(scenario: Scenario, options: CompareOptions): Prom
             rps: round((result.requests / Math.max(1, result.durationMs)) * 1000),
             ...(hit ? { faultTarget: hit.backend, usersOnFaultTarget } : {}),
             usersReset: [...new Set(unexpected.map((v) => v.user))].sort((a, b) => a - b),
+            ...(result.seed === undefined ? {} : { seed: result.seed }),
           };
           return row;
         });

@@ -61,13 +61,13 @@ export function renderRunReport(result: RunResult, options: RunReportOptions): s
   out.push(
     `<p class="${result.passed ? 'passed' : 'failed'}" id="outcome">${result.passed ? 'PASSED: every expectation held.' : `FAILED: ${result.failuresTotal} failed expectation${result.failuresTotal === 1 ? '' : 's'}.`}</p>`,
   );
-  const seed = (result as { seed?: number }).seed;
+  const { seed } = result;
   const summary: [string, string][] = [
     ['scenario', result.scenario],
     ['cluster', `${result.servers} server${result.servers > 1 ? 's' : ''}, store ${result.store}, balancer ${result.balancer}`],
     ['faults', result.faults.length ? result.faults.join(' ') : 'none'],
     ['users × passes', `${result.users} × ${result.repeat}`],
-    ['seed', seed === undefined ? 'not recorded' : `${seed} (replay with --seed ${seed})`],
+    ['seed', seed === undefined ? "not recorded (only session-lab's own balancers draw from a seed: not nginx, HAProxy or --target)" : `${seed} (replay with --seed ${seed})`],
     [
       'requests',
       `${result.requests} (${Object.entries(result.requestsPerBackend)
@@ -182,6 +182,8 @@ export function renderCompareReport(rows: CompareRow[], options: { scenario: str
   const label = (row: CompareRow) => `${row.store} + ${row.balancer}${row.fault === 'none' ? '' : ` + ${row.fault}`}`;
   const out: string[] = [`<h1>${esc(title)}</h1>`];
   if (options.command) out.push(`<p><code>${esc(options.command)}</code></p>`);
+  const seed = rows.find((row) => row.seed !== undefined)?.seed;
+  if (seed !== undefined) out.push(`<p id="seed">seed ${seed} (replay with --seed ${seed})</p>`);
   out.push('<h2 id="matrix">Matrix</h2>');
   const head = ['store', 'balancer', 'fault', 'requests', 'resets', 'by cause', 'anomalies', 'errors', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s'];
   out.push(

@@ -74,7 +74,7 @@ export function renderJunit(result: RunResult): string {
         : `    <testcase classname="${xml(result.scenario)}" name="run"><system-out>${xml(messages.join('\n'))}</system-out></testcase>`,
     );
   }
-  const seed = (result as { seed?: number }).seed;
+  const { seed } = result;
   const props = [
     ['store', result.store],
     ['balancer', result.balancer],

@@ -10,7 +10,7 @@ import { evidenceText } from './sequence-diagram.js';
 const cell = (text: unknown) => String(text).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 export function renderMarkdownSummary(result: RunResult, max = 10): string {
-  const seed = (result as { seed?: number }).seed;
+  const { seed } = result;
   const out = [
     `### session-lab run ${result.scenario}${result.fixed ? ' --fixed' : ''}: ${result.passed ? '✅ passed' : '❌ failed'}`,
     '',
@@ -33,9 +33,11 @@ export function renderMarkdownSummary(result: RunResult, max = 10): string {
 }
 
 export function renderMarkdownComparison(scenario: string, rows: CompareRow[]): string {
+  const seed = rows.find((row) => row.seed !== undefined)?.seed;
   const out = [
     `### session-lab compare --scenario ${scenario}`,
     '',
+    ...(seed === undefined ? [] : [`seed ${seed} (replay with \`--seed ${seed}\`)`, '']),
     '| store | balancer | fault | requests | resets | anomalies | errors | p50 ms | p95 ms | p99 ms | req/s |',
     '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map((r) => `| ${r.store} | ${r.balancer} | ${cell(r.fault)} | ${r.requests} | ${r.resets} | ${r.anomalies} | ${r.errors} | ${r.p50Ms} | ${r.p95Ms} | ${r.p99Ms} | ${r.rps} |`),

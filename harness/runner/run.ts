@@ -12,6 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createRedactor } from '../history/redact.js';
 import { parseCookie } from 'cookie';
 import { REQUEST_ID_HEADER } from '../balancer/proxy.js';
+import { formatRequestId } from '../balancer/request-identity.js';
 import { clientAddress, createSiteDispatcher } from '../client/network.js';
 import { VirtualUser, type ClientExchange } from '../client/virtual-user.js';
 import { CHROMIUM_MAX_PASSES, ChromiumUser, startChromiumClients } from '../client/chromium-user.js';
@@ -137,6 +138,8 @@ export interface RunResult {
   events: ClusterEvent[];
   latencyMs: { p50: number; p95: number; p99: number };
   durationMs: number;
+  /** The seed session-lab's balancer drew its choices from (replay with `--seed` / ClusterOptions.seed); absent behind nginx, HAProxy or --target. */
+  seed?: number;
   passed: boolean;
   /** This run's records (all of them, or examples when streamed to historyFile). */
   records: RequestRecord[];
@@ -271,7 +274,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   // What `session-lab diagnose` needs to settle the file as this run does.
   await out?.write([
     { type: 'topology', ...cluster.history.topology },
-    { type: 'run', scenario: scenario.name, fixed, users, started },
+    { type: 'run', scenario: scenario.name, fixed, users, started, ...(cluster.options.seed === undefined ? {} : { seed: cluster.options.seed }) },
   ]);
   const counted = () => {
     done++;
@@ -284,7 +287,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     const { user, run, browser } = where;
     const values = { user, run, step: number };
     const method = step.method!;
-    const requestId = `${runId}.${user}.${run}.${number}`;
+    const requestId = formatRequestId(runId, { user, run, step: number });
     const headers: Record<string, string> = { ...step.headers, [REQUEST_ID_HEADER]: requestId };
     let body = step.body === undefined ? undefined : fill(step.body, values);
     if (step.json !== undefined) {
@@ -465,6 +468,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     ...tally.figures(),
     events,
     durationMs: Date.now() - started,
+    ...(cluster.options.seed === undefined ? {} : { seed: cluster.options.seed }),
     passed: tally.failuresTotal === 0 && completed,
     records: tally.records,
     ...(options.historyFile ? { historyFile: options.historyFile } : {}),

@@ -151,6 +151,11 @@ const CASES: Case[] = [
   { what: 'two scenarios', args: ['run', 'login-browse', 'checkout'], code: 'SLAB_ERR_OPTION_INVALID', says: ['expected one scenario'] },
   { what: '--budget abc', args: ['run', 'login-browse', '--budget', 'abc'], code: 'SLAB_ERR_OPTION_INVALID', says: ['--budget'] },
   { what: 'SLAB_BUDGET_MS=abc', args: ['run', 'login-browse', '--store', 'redis'], env: { SLAB_BUDGET_MS: 'abc' }, code: 'SLAB_ERR_OPTION_INVALID', says: ['SLAB_BUDGET_MS'] },
+  { what: '--seed -1', args: ['run', 'login-browse', '--seed', '-1'], code: 'SLAB_ERR_OPTION_INVALID', says: ['--seed'] },
+  { what: '--seed 2^32', args: ['run', 'login-browse', '--seed', '4294967296'], code: 'SLAB_ERR_OPTION_INVALID', says: ['--seed: expected an integer from 0 to 4294967295, got "4294967296"'] },
+  { what: '--seed behind nginx', args: ['run', 'login-browse', '--seed', '7', '--balancer', 'nginx'], code: 'SLAB_ERR_OPTION_INVALID', says: ['--seed: nginx chooses backends itself'] },
+  { what: '--seed with --target', args: ['run', 'login-browse', '--seed', '7', '--target', 'http://127.0.0.1:1'], code: 'SLAB_ERR_OPTION_INVALID', says: ['--seed: not with --target'] },
+  { what: 'compare --seed abc', args: ['compare', '--scenario', 'login-browse', '--seed', 'abc'], code: 'SLAB_ERR_OPTION_INVALID', says: ['--seed', 'got "abc"'] },
   { what: 'compare --users twice', args: ['compare', '--scenario', 'login-browse', '--users', '1', '--users', '2'], code: 'SLAB_ERR_OPTION_INVALID', says: ['--users: given more than once'] },
   // environment
   { what: 'an unparsable REDIS_URL', args: ['run', 'login-browse', '--store', 'redis'], env: { REDIS_URL: 'redis://[::1' }, code: 'SLAB_ERR_OPTION_INVALID', says: ['REDIS_URL', 'redis://'] },

@@ -21,7 +21,23 @@ test('diagnose run.jsonl prints the same verdicts, failures and counts as the ru
   const diagnosed = JSON.parse(again.stdout);
   expect(diagnosed.resets).toEqual(ran.resets);
   expect(diagnosed.failures).toEqual(ran.failures);
-  for (const field of ['scenario', 'store', 'balancer', 'faults', 'servers', 'users', 'requests', 'errors', 'resetsTotal', 'resetsByCause', 'anomalies', 'requestsPerBackend', 'events', 'passed']) {
+  for (const field of [
+    'scenario',
+    'store',
+    'balancer',
+    'faults',
+    'servers',
+    'users',
+    'requests',
+    'errors',
+    'resetsTotal',
+    'resetsByCause',
+    'anomalies',
+    'requestsPerBackend',
+    'events',
+    'seed',
+    'passed',
+  ]) {
     expect(diagnosed[field], field).toEqual(ran[field]);
   }
 
