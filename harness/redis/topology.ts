@@ -134,5 +134,5 @@ export function describeNodes(primary: TopologyNode | undefined, replicas: reado
   };
 }
 
-/** Settings every node of a topology shares: fast replication start-up, no disk. */
-export const NODE_ARGS = ['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--repl-ping-replica-period', '1'];
+/** Settings every node of a topology shares: fast replication start-up, no disk (a replica loads the primary's snapshot from the socket instead of writing dump.rdb into the current directory). */
+export const NODE_ARGS = ['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--repl-diskless-load', 'on-empty-db', '--repl-ping-replica-period', '1'];
