@@ -75,7 +75,8 @@ Options for run:
                        COMMAND (e.g. "node app.js") with PORT, HOST=127.0.0.1, BACKEND_ID=app-N
                        and REDIS_URL (with --store redis) in its environment
   --app-cwd DIR        where COMMAND runs (default: the current directory)
-  --app-env KEY=VALUE  extra environment for every replica, repeatable
+  --app-env KEY=VALUE  extra environment for every replica (of --app or --app-image), repeatable;
+                       {BACKEND_ID} in VALUE becomes the replica's name (app-1, app-2…)
   --app-ready PATH     the path that answers once a replica is ready (default /)
   --app-start-timeout TIME  how long a replica may take to get ready (default: the time budget)
   --server NAME        the bundled server to run: reference (default) | express
@@ -199,7 +200,14 @@ export async function withCluster<T>(options: ClusterOptions, use: (cluster: Sta
 }
 
 /** The flags that point session-lab at the user's own app: --app…, --server, --target. */
-function ownAppFlags(values: Record<string, string | boolean | string[] | undefined>): { app?: AppCommand; target?: string; backendHeader?: string; cookieName?: string } {
+function ownAppFlags(values: Record<string, string | boolean | string[] | undefined>): {
+  app?: AppCommand;
+  /** --app-image's --app-env, --app-ready, --app-start-timeout. */
+  image?: { env: Record<string, string>; ready?: string; startTimeoutMs?: number };
+  target?: string;
+  backendHeader?: string;
+  cookieName?: string;
+} {
   const str = (name: string) => values[name] as string | undefined;
   const server = choiceFlag('server', str('server'), ['reference', 'express'] as const);
   const target = str('target');
@@ -215,15 +223,25 @@ function ownAppFlags(values: Record<string, string | boolean | string[] | undefi
     throw new HarnessError('SLAB_ERR_OPTION_INVALID', "--backend-header: only with --target (session-lab's own balancer names the backend), got it without");
   }
   if (str('app') !== undefined && server !== undefined) throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--server: not with --app (one or the other), got both');
-  if (str('app') === undefined && appFlags.length) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${appFlags[0]}: only with --app COMMAND, got it without`);
+  // An image's replicas take the same environment, ready path and start-up timeout as a command's (not a cwd).
+  const imageFlags = str('app-image') === undefined ? [] : ['app-env', 'app-ready', 'app-start-timeout'];
+  const stray = appFlags.find((name) => !imageFlags.includes(name));
+  if (str('app') === undefined && stray) {
+    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${stray}: only with --app COMMAND${imageFlags.length || stray === 'app-cwd' ? '' : ' or --app-image IMAGE'}, got it without`);
+  }
+  const env: Record<string, string> = {};
+  for (const pair of (values['app-env'] as string[] | undefined) ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--app-env: expected KEY=VALUE, got ${JSON.stringify(pair)}`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
   let app: AppCommand | undefined;
+  let image: { env: Record<string, string>; ready?: string; startTimeoutMs?: number } | undefined;
+  if (str('app-image') !== undefined) {
+    const checked = validateApp({ command: str('app-image')!, env, ready: str('app-ready'), startTimeoutMs: durationFlag('app-start-timeout', str('app-start-timeout')) }, 'cli');
+    image = { env: checked.env ?? {}, ready: checked.ready, startTimeoutMs: checked.startTimeoutMs };
+  }
   if (str('app') !== undefined) {
-    const env: Record<string, string> = {};
-    for (const pair of (values['app-env'] as string[] | undefined) ?? []) {
-      const eq = pair.indexOf('=');
-      if (eq < 1) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--app-env: expected KEY=VALUE, got ${JSON.stringify(pair)}`);
-      env[pair.slice(0, eq)] = pair.slice(eq + 1);
-    }
     app = validateApp(
       {
         command: str('app')!,
@@ -238,11 +256,16 @@ function ownAppFlags(values: Record<string, string | boolean | string[] | undefi
   } else if (server === 'express') {
     app = expressServerApp();
   }
-  return { app, target, backendHeader: str('backend-header'), cookieName };
+  return { app, image, target, backendHeader: str('backend-header'), cookieName };
 }
 
 /** `--app-image` (and `--app-port`): the replicas are containers of the user's image; refused before anything starts. */
-function appImageLauncher(image: string | undefined, port: number | undefined, servers: number): BackendLauncher | undefined {
+function appImageLauncher(
+  image: string | undefined,
+  port: number | undefined,
+  servers: number,
+  options: { env?: Record<string, string>; ready?: string; startTimeoutMs?: number } = {},
+): BackendLauncher | undefined {
   if (image === undefined) {
     if (port !== undefined) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--app-port: only with --app-image, got --app-port ${port} without it`);
     return undefined;
@@ -253,7 +276,7 @@ function appImageLauncher(image: string | undefined, port: number | undefined, s
       `--app-port ${port}: with host networking only one replica can listen on a fixed port, got ${servers} servers; drop --app-port if the app reads PORT, or use --servers 1`,
     );
   }
-  return containerLauncher({ image, port });
+  return containerLauncher({ image, port, env: options.env, readyPath: options.ready, startupTimeoutMs: options.startTimeoutMs });
 }
 
 async function commandRun(args: string[]): Promise<number> {
@@ -348,7 +371,7 @@ async function commandRun(args: string[]): Promise<number> {
   });
   // Streaming to a file: keep nothing per request in memory.
   const clusterOptions = values.history ? { ...plan.cluster, recordProxyHistory: false, recordBackendLog: false } : plan.cluster;
-  const appLauncher = appImageLauncher(values['app-image'], integerFlag('app-port', values['app-port'], 1, 65_535), plan.cluster.servers ?? CLUSTER_DEFAULTS.servers);
+  const appLauncher = appImageLauncher(values['app-image'], integerFlag('app-port', values['app-port'], 1, 65_535), plan.cluster.servers ?? CLUSTER_DEFAULTS.servers, own.image);
   if (appLauncher && (own.app || own.target)) {
     throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--app-image: not with ${own.target ? '--target' : '--app or --server'} (one app at a time), got both`);
   }

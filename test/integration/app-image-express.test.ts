@@ -1,0 +1,64 @@
+/**
+ * `--app-image` with an ordinary Express 4 + express-session app, not
+ * session-lab's own server: test/fixtures/express-app built into an image
+ * (its Dockerfile, its node_modules) on the private engine, run as 3
+ * containers on the host network through testcontainers.
+ */
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { expressAppImage, APP_DIR } from '../helpers/app-image.js';
+import { runCli } from '../helpers/cli.js';
+import { allContainers, describeDocker } from '../helpers/docker.js';
+import { waitForNoMarked } from '../helpers/processes.js';
+import { timeoutBudgetMs } from '../../harness/util/budget.js';
+
+const SCENARIO = join(APP_DIR, 'login-account.yaml');
+
+interface RunJson {
+  resets: { cause: string; backend?: string; evidence: string; expected: boolean }[];
+  requestsPerBackend: Record<string, number>;
+  passed: boolean;
+}
+
+/** No container left on the engine: the harness removes its own before it exits. */
+async function noContainersLeft(): Promise<string[]> {
+  const deadline = Date.now() + timeoutBudgetMs();
+  let left = await allContainers();
+  while (left.length && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    left = await allContainers();
+  }
+  return left;
+}
+
+describeDocker('run --app-image: an ordinary Express app as containers', () => {
+  test('memory sessions: the resets are replication, naming the backend that issued the id and the one that refused it', async () => {
+    const run = await runCli(['run', SCENARIO, '--app-image', await expressAppImage(), '--app-env', 'SESSION_SECRET=one-secret', '--users', '4', '--json']);
+    expect(run.code, run.stderr).toBe(1);
+    const json = JSON.parse(run.stdout) as RunJson;
+    expect(Object.keys(json.requestsPerBackend).sort()).toEqual(['app-1', 'app-2', 'app-3']);
+    const unexpected = json.resets.filter((r) => !r.expected);
+    const replication = unexpected.filter((r) => r.cause === 'replication');
+    expect(replication.length, run.stdout).toBeGreaterThan(0);
+    for (const verdict of unexpected) expect(['replication', 'unclassified']).toContain(verdict.cause);
+    for (const verdict of replication) {
+      const match = /issued by (app-\d) at step \d+ \(POST \/login\); the request carrying it went to (app-\d)/.exec(verdict.evidence);
+      expect(match, verdict.evidence).not.toBeNull();
+      expect(match![1]).not.toBe(match![2]);
+      expect(verdict.backend).toBe(match![2]);
+    }
+    expect(await waitForNoMarked(run.marker)).toEqual([]);
+    expect(await noContainersLeft()).toEqual([]);
+  });
+
+  test('connect-redis (REDIS_URL) and one secret: no reset, the run passes', async () => {
+    const run = await runCli(['run', SCENARIO, '--app-image', await expressAppImage(), '--app-env', 'SESSION_SECRET=one-secret', '--store', 'redis', '--users', '4', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const json = JSON.parse(run.stdout) as RunJson;
+    expect(json.resets.filter((r) => !r.expected)).toEqual([]);
+    expect(json.passed).toBe(true);
+    expect(Object.keys(json.requestsPerBackend).sort()).toEqual(['app-1', 'app-2', 'app-3']);
+    expect(await waitForNoMarked(run.marker)).toEqual([]);
+    expect(await noContainersLeft()).toEqual([]);
+  });
+});
