@@ -26,6 +26,7 @@ import { freePort } from '../util/net.js';
 import { budgetHint, timeoutBudgetMs } from '../util/budget.js';
 import type { BackendLogLine } from './backend-process.js';
 import type { BackendLauncher } from './launcher.js';
+import { REPLICA_PLACEHOLDERS, replicaEnv, unknownPlaceholder } from './replica-env.js';
 
 /** How to run the user's app: the `--app` flags, a scenario's `cluster.app`, `startCluster({ app })`. */
 export interface AppCommand {
@@ -150,7 +151,7 @@ export async function startAppReplica(app: AppCommand, spec: AppReplicaSpec): Pr
   const url = `http://127.0.0.1:${port}`;
   const keeper = spawn('sh', ['-c', KEEPER, app.command], {
     cwd: app.cwd,
-    env: { ...process.env, ...app.env, ...spec.env, PORT: String(port) },
+    env: { ...process.env, ...replicaEnv(app.env, spec.name), ...spec.env, PORT: String(port) },
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
   });
@@ -251,6 +252,8 @@ export function validateApp(app: AppCommand, from: 'options' | 'cli' = 'options'
   for (const [key, value] of Object.entries(app.env ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) fail('env', key, 'KEY=VALUE with KEY an environment variable name');
     if (typeof value !== 'string') fail(`env.${key}`, value, 'a string');
+    const unknown = unknownPlaceholder(value);
+    if (unknown) fail(`env.${key}`, `${key}=${value}`, `only the placeholders ${REPLICA_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')} in a value (got ${unknown})`);
   }
   if (app.ready !== undefined && !(typeof app.ready === 'string' && app.ready.startsWith('/'))) fail('ready', app.ready, 'a path starting with "/", e.g. /health');
   if (app.startTimeoutMs !== undefined && !(Number.isInteger(app.startTimeoutMs) && app.startTimeoutMs >= 1)) fail('startTimeoutMs', app.startTimeoutMs, 'a positive number of ms');

@@ -21,6 +21,7 @@ import { budgetShare, timeoutBudgetMs } from '../util/budget.js';
 import { freePort } from '../util/net.js';
 import type { BackendLogLine, StartedBackend } from './backend-process.js';
 import type { BackendLauncher, BackendSpec } from './launcher.js';
+import { replicaEnv } from './replica-env.js';
 
 export interface ContainerLauncherOptions {
   /** NAME[:TAG] of an image the engine has. */
@@ -100,7 +101,7 @@ export function containerLauncher(options: ContainerLauncherOptions): BackendLau
       const url = `http://127.0.0.1:${port}`;
       const env: Record<string, string> = {
         ...spec.env,
-        ...options.env,
+        ...replicaEnv(options.env, spec.name),
         PORT: String(port),
         HOST: '127.0.0.1',
         BACKEND_ID: spec.name,

@@ -204,6 +204,7 @@ function ownAppFlags(values: Record<string, string | boolean | string[] | undefi
   app?: AppCommand;
   /** --app-image's --app-env, --app-ready, --app-start-timeout. */
   image?: { env: Record<string, string>; ready?: string; startTimeoutMs?: number };
+  server?: 'reference' | 'express';
   target?: string;
   backendHeader?: string;
   cookieName?: string;
@@ -256,7 +257,7 @@ function ownAppFlags(values: Record<string, string | boolean | string[] | undefi
   } else if (server === 'express') {
     app = expressServerApp();
   }
-  return { app, image, target, backendHeader: str('backend-header'), cookieName };
+  return { app, image, server, target, backendHeader: str('backend-header'), cookieName };
 }
 
 /** `--app-image` (and `--app-port`): the replicas are containers of the user's image; refused before anything starts. */
@@ -371,12 +372,24 @@ async function commandRun(args: string[]): Promise<number> {
   });
   // Streaming to a file: keep nothing per request in memory.
   const clusterOptions = values.history ? { ...plan.cluster, recordProxyHistory: false, recordBackendLog: false } : plan.cluster;
-  const appLauncher = appImageLauncher(values['app-image'], integerFlag('app-port', values['app-port'], 1, 65_535), plan.cluster.servers ?? CLUSTER_DEFAULTS.servers, own.image);
+  const appLauncher = appImageLauncher(
+    values['app-image'],
+    integerFlag('app-port', values['app-port'], 1, 65_535),
+    plan.cluster.servers ?? CLUSTER_DEFAULTS.servers,
+    own.image && {
+      // The scenario's app block still says how its replicas are configured (a secret per replica…); the flags win.
+      env: { ...clusterOptions.app?.env, ...own.image.env },
+      ready: own.image.ready ?? clusterOptions.app?.ready,
+      startTimeoutMs: own.image.startTimeoutMs ?? clusterOptions.app?.startTimeoutMs,
+    },
+  );
   if (appLauncher && (own.app || own.target)) {
     throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--app-image: not with ${own.target ? '--target' : '--app or --server'} (one app at a time), got both`);
   }
   // --app-image replaces the scenario's own app block, as every flag wins over the scenario.
-  const app = appLauncher ? undefined : (own.app ?? (own.cookieName && clusterOptions.app ? { ...clusterOptions.app, cookieName: own.cookieName } : clusterOptions.app));
+  // --server express on a scenario written for it (`app: { server: express, env }`) keeps the scenario's knobs.
+  const ownApp = own.server === 'express' && own.app?.command === clusterOptions.app?.command ? clusterOptions.app : own.app;
+  const app = appLauncher ? undefined : (ownApp ?? (own.cookieName && clusterOptions.app ? { ...clusterOptions.app, cookieName: own.cookieName } : clusterOptions.app));
   const start = own.target ? async <T>(_: ClusterOptions, use: (cluster: StartedCluster) => Promise<T>) => use(connectTarget({ url: own.target!, cookieName: own.cookieName })) : withCluster;
 
   return start({ ...clusterOptions, app, ...(appLauncher && { launcher: appLauncher }) }, async (cluster) => {

@@ -48,8 +48,10 @@ export function parseScenario(data: unknown, file: string): LoadedScenario {
   }
   const scenario = result.data;
   // An app's directory is the scenario file's own unless it says otherwise, and relative to it.
+  // (A misconfiguration that changes only the env keeps the scenario's directory.)
   for (const cluster of [scenario.cluster, scenario.misconfiguration?.cluster]) {
-    if (cluster?.app) cluster.app = { ...cluster.app, cwd: resolve(dirname(resolve(file)), cluster.app.cwd ?? '.') };
+    const app = cluster?.app;
+    if (app && (app.cwd !== undefined || app.command !== undefined)) cluster.app = { ...app, cwd: resolve(dirname(resolve(file)), app.cwd ?? '.') };
   }
   return { ...scenario, file };
 }

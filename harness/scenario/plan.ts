@@ -1,3 +1,5 @@
+import type { AppCommand } from '../backend/command-launcher.js';
+import { expressServerApp } from '../backend/express-server.js';
 import type { ClusterOptions } from '../cluster.js';
 import type { Scenario, ScenarioClient, ScenarioCluster } from './schema.js';
 
@@ -25,15 +27,33 @@ function defined<T extends object>(value: T | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/** A scenario's app block as it stands after merging: a command, or `server: express`. */
+type ScenarioApp = NonNullable<ScenarioCluster['app']>;
+
 function mergeCluster(base: ClusterOptions, next: ScenarioCluster | undefined): ClusterOptions {
   if (!next) return base;
-  const { session, faults, ...rest } = next;
+  const { session, faults, app, ...rest } = next;
+  const baseApp = base.app as ScenarioApp | undefined;
+  // A misconfiguration's app changes the scenario's: its env adds to the scenario's (e.g. a secret per replica).
+  const merged: ScenarioApp | undefined = app && {
+    ...(app.command === undefined && app.server === undefined ? baseApp : {}),
+    ...defined(app),
+    env: { ...baseApp?.env, ...app.env },
+  };
   return {
     ...base,
     ...(defined(rest) as ClusterOptions),
+    ...(merged && { app: merged as AppCommand }),
     session: { ...base.session, ...defined(session) },
     faults: [...(base.faults ?? []), ...(faults ?? [])],
   };
+}
+
+/** `server: express` → the bundled Express server's command, with the scenario's env (its knobs: SAVE_UNINITIALIZED, ROLLING…). */
+function resolveApp(app: ScenarioApp | undefined): AppCommand | undefined {
+  if (!app || app.server === undefined) return app as AppCommand | undefined;
+  const { server: _server, env, ...rest } = app;
+  return { ...expressServerApp(env), ...defined(rest) };
 }
 
 export function planRun(scenario: Scenario, overrides: PlanOverrides = {}): RunPlan {
@@ -45,5 +65,6 @@ export function planRun(scenario: Scenario, overrides: PlanOverrides = {}): RunP
     client = { ...client, ...defined(scenario.misconfiguration.client) };
   }
   cluster = { ...cluster, ...defined(overrides.cluster), faults: [...(cluster.faults ?? []), ...(overrides.faults ?? [])] };
+  if (cluster.app) cluster.app = resolveApp(cluster.app as ScenarioApp);
   return { cluster, client, fixed };
 }

@@ -3,6 +3,7 @@ import { isHeaderName, TOKEN } from '../util/token.js';
 import { FRONT_NAMES } from '../balancer/front.js';
 import { NAMED_CAUSES } from '../diagnosis/diagnose.js';
 import { validateFault } from '../fault/faults.js';
+import { REPLICA_PLACEHOLDERS, unknownPlaceholder } from '../backend/replica-env.js';
 
 /**
  * A scenario is data: an ordered list of steps that share one virtual
@@ -50,10 +51,20 @@ const FaultSpec = z.string().superRefine((spec, ctx) => {
 
 /** The user's own app, run from a command (harness/backend/command-launcher.ts). */
 export const AppSchema = z.strictObject({
-  command: z.string().min(1, { message: 'expected a shell command, e.g. "node app.js"' }),
+  /** A shell command; or `server: express` for the bundled Express server. One of the two (a misconfiguration may give only `env`). */
+  command: z.string().min(1, { message: 'expected a shell command, e.g. "node app.js"' }).optional(),
+  server: z.enum(['express']).optional(),
   /** Relative to the scenario file. */
   cwd: z.string().min(1).optional(),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'expected an environment variable name' }), z.string()).optional(),
+  /** `{BACKEND_ID}` / `{REPLICA}` in a value: per replica (backend/replica-env.ts). */
+  env: z
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'expected an environment variable name' }),
+      z.string().refine((value) => unknownPlaceholder(value) === undefined, {
+        message: `expected only the placeholders ${REPLICA_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')} in a value`,
+      }),
+    )
+    .optional(),
   ready: z.string().startsWith('/', { message: 'expected a path starting with "/"' }).optional(),
   startTimeoutMs: z.number().int().min(1).max(600_000).optional(),
   cookieName: z
@@ -208,38 +219,54 @@ export const MisconfigurationSchema = z.strictObject({
   client: ClientSchema.optional(),
 });
 
-export const ScenarioSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { message: 'expected a lower-case name like "login-browse"' }),
-  description: z.string().min(1),
-  /** The reset cause this scenario demonstrates, or a consistency anomaly, or none. */
-  demonstrates: z.enum(['none', ...CAUSES, 'lost-update']).optional(),
-  /** The public bug report it reproduces, if any. */
-  reproduces: z.string().optional(),
-  /** Request and response body fields whose values the history file redacts, besides password, token and the like. */
-  secretFields: z.array(z.string().min(1).max(100)).max(100).optional(),
-  /** How to run it clean, for scenarios whose fix is not --fixed (e.g. "--store redis"). */
-  fix: z.string().optional(),
-  cluster: ClusterSchema.optional(),
-  client: ClientSchema.optional(),
-  /** How a black-box app says "log in first", and its login and logout paths. */
-  blackBox: BlackBoxSchema.optional(),
-  misconfiguration: MisconfigurationSchema.optional(),
-  steps: z
-    .array(StepSchema)
-    .min(1, { message: 'expected at least one step' })
-    .superRefine((steps, ctx) => {
-      steps.forEach((step, i) => {
-        if (step.startAfterMs !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'startAfterMs'], message: '"startAfterMs" belongs to steps inside a "together" group' });
-      });
-      // `follow` takes its URL from the previous response: the first request has none.
-      const first = steps.findIndex((step) => step.wait === undefined);
-      if (first >= 0 && steps[first].follow !== undefined) {
-        ctx.addIssue({ code: 'custom', path: [first, 'follow'], message: '"follow" needs a previous response to follow a link from; this is the first request' });
+export const ScenarioSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { message: 'expected a lower-case name like "login-browse"' }),
+    description: z.string().min(1),
+    /** The reset cause this scenario demonstrates, or a consistency anomaly, or none. */
+    demonstrates: z.enum(['none', ...CAUSES, 'lost-update']).optional(),
+    /** The public bug report it reproduces, if any. */
+    reproduces: z.string().optional(),
+    /** Request and response body fields whose values the history file redacts, besides password, token and the like. */
+    secretFields: z.array(z.string().min(1).max(100)).max(100).optional(),
+    /** How to run it clean, for scenarios whose fix is not --fixed (e.g. "--store redis"). */
+    fix: z.string().optional(),
+    cluster: ClusterSchema.optional(),
+    client: ClientSchema.optional(),
+    /** How a black-box app says "log in first", and its login and logout paths. */
+    blackBox: BlackBoxSchema.optional(),
+    misconfiguration: MisconfigurationSchema.optional(),
+    steps: z
+      .array(StepSchema)
+      .min(1, { message: 'expected at least one step' })
+      .superRefine((steps, ctx) => {
+        steps.forEach((step, i) => {
+          if (step.startAfterMs !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'startAfterMs'], message: '"startAfterMs" belongs to steps inside a "together" group' });
+        });
+        // `follow` takes its URL from the previous response: the first request has none.
+        const first = steps.findIndex((step) => step.wait === undefined);
+        if (first >= 0 && steps[first].follow !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [first, 'follow'], message: '"follow" needs a previous response to follow a link from; this is the first request' });
+        }
+      }),
+  })
+  .superRefine((scenario, ctx) => {
+    // The app: a command or `server: express`, not both; a misconfiguration's may change only env, ready… of the scenario's.
+    const base = scenario.cluster?.app;
+    for (const [where, app] of [
+      [['cluster', 'app'], base],
+      [['misconfiguration', 'cluster', 'app'], scenario.misconfiguration?.cluster?.app],
+    ] as const) {
+      if (!app) continue;
+      if (app.command !== undefined && app.server !== undefined) ctx.addIssue({ code: 'custom', path: [...where, 'server'], message: 'expected either "command" or "server", got both' });
+      if (app.command === undefined && app.server === undefined && !(where.length === 3 && base !== undefined)) {
+        ctx.addIssue({ code: 'custom', path: [...where, 'command'], message: 'expected a shell command (e.g. "node app.js") or server: express' });
       }
-    }),
-});
+    }
+  });
 
 export type Scenario = z.infer<typeof ScenarioSchema>;
+
 export interface ScenarioStep {
   name?: string;
   wait?: number;

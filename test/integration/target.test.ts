@@ -10,13 +10,14 @@ import { describe, expect, it } from 'vitest';
 import { startCluster } from '../../harness/cluster.js';
 import type { Verdict } from '../../harness/diagnosis/diagnose.js';
 import { loadScenario } from '../../harness/scenario/load.js';
+import { planRun } from '../../harness/scenario/plan.js';
 import { runCli } from '../helpers/cli.js';
 
 const SCENARIO = join(import.meta.dirname, '..', 'fixtures', 'express-app', 'login-account.yaml');
 
 describe('--target', () => {
   it('finds the resets of a running system from the client view, and says unclassified where that view cannot prove a cause', async () => {
-    await using system = await startCluster({ servers: 3, store: 'memory', app: { ...loadScenario(SCENARIO).cluster!.app!, env: { SESSION_SECRET: 'one' } } });
+    await using system = await startCluster({ servers: 3, store: 'memory', app: { ...planRun(loadScenario(SCENARIO)).cluster.app!, env: { SESSION_SECRET: 'one' } } });
     const { code, stdout, stderr } = await runCli(['run', SCENARIO, '--target', system.url, '--backend-header', 'X-Served-By', '--users', '3', '--json']);
     expect(stderr).toBe('');
     expect(code).toBe(1);
