@@ -8,7 +8,8 @@ import { idHash } from '../history/redact.js';
 import { isReplicatedStore } from '../diagnosis/store-replication.js';
 
 export const CAUSE_EXPLAINED: Record<ResetCause, string> = {
-  replication: 'the balancer sent the request to a server that never saw this session (sessions live in one server only). Fix: a shared store (--store redis) or sticky routing.',
+  replication:
+    'the balancer sent the request to a server that does not share this session (sessions live in one server only, or each server signs cookies with a secret of its own). Fix: a shared store (--store redis) or sticky routing; one signing secret for every server.',
   transmission: 'the session id did not reach the server intact: the client withheld it or something on the way dropped it.',
   code: 'the application itself ended or replaced the session (logout, destroy, regenerate).',
   expiry: 'the session outlived its time limit (idle or absolute timeout, store TTL).',

@@ -20,7 +20,10 @@
  *                 same id and path (in the run, or a witness sent straight
  *                 to A) was accepted — so the session still existed, and
  *                 B simply does not share A's sessions (its own memory, or
- *                 its own signing secret: configuration not replicated)
+ *                 its own signing secret: configuration not replicated);
+ *                 when the run's Redis held the session right then, B
+ *                 rejected a cookie whose session it could read — its
+ *                 own secret — and the evidence says so
  *   unclassified  anything else, naming what is missing (which backend
  *                 answered, what it received, or a later acceptance that
  *                 rules out expiry and an app-side end)
@@ -36,6 +39,8 @@ interface Finding {
   evidence: string;
   /** The backend that issued the lost id, when the wire shows it. */
   issuedBy?: string;
+  /** The run's Redis held the session when the backend refused it (a witness asked). */
+  storeHeld?: boolean;
 }
 
 /** Where an id came from: the request whose response set it. */
@@ -161,17 +166,27 @@ export function diagnoseBlackBox(history: History): Verdict[] {
           evidence: `${made}; ${at}; no later request shows the session still alive, so an expiry or the app ending it cannot be ruled out`,
         };
       }
+      // Whether the run's shared store held the session right then (runner/witnesses.ts asks Redis).
+      const storeHeld = (r.witnesses ?? []).find((w) => w.storeHeld !== undefined)?.storeHeld;
+      const reason =
+        storeHeld === true
+          ? `the run's shared store (Redis) held that session right then, so ${view.backend} refused a cookie whose session it could read: it rejects the cookies ${issue!.backend} signs — ` +
+            `a signing secret of its own (configuration not replicated), or it does not read the shared store`
+          : storeHeld === false
+            ? `the run's Redis held no key containing that session id: ${issue!.backend} keeps its sessions elsewhere (its own memory), which ${view.backend} does not share`
+            : `${view.backend} does not share ${issue!.backend}'s sessions (each its own store, or cookies signed with its own secret)`;
       return {
         cause: 'replication',
-        evidence: `${made}; ${at}; ${later}: ${view.backend} does not share ${issue!.backend}'s sessions (each its own store, or cookies signed with its own secret)`,
+        evidence: `${made}; ${at}; ${later}: ${reason}`,
         issuedBy: issue!.backend,
+        ...(storeHeld !== undefined && { storeHeld }),
       };
     };
 
     for (const r of sequence) {
       const view = views.get(r)!;
       if (r.error || r.status === 0) continue;
-      const verdict = ({ cause, evidence, issuedBy }: Finding) =>
+      const verdict = ({ cause, evidence, issuedBy, storeHeld }: Finding) =>
         verdicts.push({
           user: r.user,
           run: r.run,
@@ -186,6 +201,7 @@ export function diagnoseBlackBox(history: History): Verdict[] {
             text: evidence,
             backend: view.backend,
             ...(issuedBy ? { issuedBy } : {}),
+            ...(storeHeld !== undefined ? { storeHeld } : {}),
             ...(r.sessionIdSent ? { session: sessionIdHash(r.sessionIdSent) } : {}),
           },
           expected: r.resetExpected !== false,

@@ -65,7 +65,7 @@ export type Evidence =
   | ({ kind: 'ttl-or-loss'; ttlMs: number; aliveUntilMs: number; goneByMs: number; loss: EventFact } & Created)
   | ({ kind: 'store-forgot'; where: string; sinceWriteMs: number; ttlMs: number } & Created)
   /** An app that reports nothing: what the wire proves (black-box.ts), with the backends it names. */
-  | { kind: 'wire'; text: string; backend: string | undefined; issuedBy?: string; session?: string }
+  | { kind: 'wire'; text: string; backend: string | undefined; issuedBy?: string; session?: string; storeHeld?: boolean }
   // A replicated Redis, explained from its own offsets (store-replication.ts).
   | { kind: 'store-replication'; proof: 'stale-read' | 'lost-at-failover' | 'unproven'; text: string };
 

@@ -148,6 +148,8 @@ export interface Witness {
   location?: string;
   responseBody?: string;
   error?: string;
+  /** The run's Redis held a key containing the session id right after (runner/witnesses.ts); absent when it was not asked. */
+  storeHeld?: boolean;
 }
 
 /** Something that happened to the cluster rather than in a request. */

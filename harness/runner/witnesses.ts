@@ -4,19 +4,24 @@
  * first" is sent again, straight to the backend that issued its session
  * id, with the same Cookie header the balancer forwarded. Only GET and
  * HEAD, so nothing changes; the answer is kept on the record for the
- * (pure) diagnosis.
+ * (pure) diagnosis. When the run has a Redis, whether it held the session
+ * right then is kept too: a session the shared store held, that one
+ * backend accepted and another refused, was refused by that backend's own
+ * configuration (its signing secret), not lost.
  */
 import { request } from 'undici';
 import type { StartedCluster } from '../cluster.js';
 import { witnessRequests } from '../diagnosis/witness.js';
 import { sessionSetCookie, type BlackBoxRules } from '../diagnosis/wire-view.js';
 import type { RequestRecord, Witness } from '../history/history.js';
+import { redisHoldsSession } from '../redis/session-key.js';
+import { budgetShare } from '../util/budget.js';
 
 const BODY_LIMIT = 4096;
 
 /** Sends the witnesses `records` call for (only those for `only`, when given: the requests just made). */
 export async function sendWitnesses(
-  cluster: Pick<StartedCluster, 'backends' | 'history'>,
+  cluster: Pick<StartedCluster, 'backends' | 'history'> & { redis?: StartedCluster['redis'] },
   records: RequestRecord[],
   cookieName: string,
   rules: BlackBoxRules,
@@ -44,6 +49,17 @@ export async function sendWitnesses(
       if (body.length <= BODY_LIMIT) witness.responseBody = body;
     } catch (error) {
       witness.error = (error as Error).message;
+    }
+    if (cluster.redis && record.sessionIdSent !== undefined) {
+      let value = record.sessionIdSent;
+      try {
+        value = decodeURIComponent(value);
+      } catch {
+        // kept as sent
+      }
+      // Not knowing is no evidence: a failed lookup leaves the field out.
+      const held = await redisHoldsSession(cluster.redis.url, value, budgetShare(1 / 15)).catch(() => undefined);
+      if (held !== undefined) witness.storeHeld = held;
     }
     (record.witnesses ??= []).push(witness);
   }

@@ -51,6 +51,24 @@ describeDocker('run --app-image: an ordinary Express app as containers', () => {
     expect(await noContainersLeft()).toEqual([]);
   });
 
+  test("a scenario's secret per replica ({BACKEND_ID}) on shared Redis: replication, naming the cookie's rejection; --fixed passes", async () => {
+    const image = await expressAppImage();
+    const scenario = join(APP_DIR, 'secret-per-replica.yaml');
+    const run = await runCli(['run', scenario, '--app-image', image, '--users', '4', '--json']);
+    expect(run.code, run.stderr).toBe(1);
+    const lost = (JSON.parse(run.stdout) as RunJson).resets.filter((r) => r.cause !== 'code');
+    expect(
+      lost.some((r) => r.cause === 'replication' && r.evidence.includes('refused a cookie whose session it could read')),
+      run.stdout,
+    ).toBe(true);
+    for (const verdict of lost) expect(['replication', 'unclassified']).toContain(verdict.cause);
+    const fixed = await runCli(['run', scenario, '--app-image', image, '--users', '4', '--fixed', '--json']);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(await waitForNoMarked(run.marker)).toEqual([]);
+    expect(await waitForNoMarked(fixed.marker)).toEqual([]);
+    expect(await noContainersLeft()).toEqual([]);
+  });
+
   test('connect-redis (REDIS_URL) and one secret: no reset, the run passes', async () => {
     const run = await runCli(['run', SCENARIO, '--app-image', await expressAppImage(), '--app-env', 'SESSION_SECRET=one-secret', '--store', 'redis', '--users', '4', '--json']);
     expect(run.code, run.stderr).toBe(0);

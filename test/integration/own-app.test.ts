@@ -11,6 +11,7 @@ import { startCluster } from '../../harness/cluster.js';
 import { runScenario } from '../../harness/runner/run.js';
 import { loadScenario } from '../../harness/scenario/load.js';
 import { planRun } from '../../harness/scenario/plan.js';
+import type { Verdict } from '../../harness/diagnosis/diagnose.js';
 import { runCli } from '../helpers/cli.js';
 import { isAlive, waitForNoMarked } from '../helpers/processes.js';
 
@@ -58,8 +59,14 @@ describe('your own app, from a command', () => {
     const { result } = await runFixture('redis');
     const unexpected = result.resets.filter((v) => !v.expected);
     expect(unexpected.length).toBeGreaterThan(0);
-    expect(unexpected.some((v) => v.cause === 'replication')).toBe(true);
+    const replication = unexpected.filter((v) => v.cause === 'replication');
+    expect(replication.length).toBeGreaterThan(0);
     for (const verdict of unexpected) expect(['replication', 'unclassified']).toContain(verdict.cause);
+    // The shared store held the session when the other replica refused the cookie: the refusal is the cookie's, and the verdict says so.
+    for (const verdict of replication) {
+      expect(verdict.evidence).toMatch(/shared store \(Redis\) held that session right then, so (app-\d) refused a cookie whose session it could read: it rejects the cookies (app-\d) signs/);
+      expect(verdict.facts).toMatchObject({ kind: 'wire', storeHeld: true });
+    }
   });
 
   it('the CLI runs it: --app, --app-cwd, --app-env, --store redis', async () => {
@@ -68,6 +75,63 @@ describe('your own app, from a command', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('PASSED');
     expect(await waitForNoMarked(marker)).toEqual([]);
+  });
+});
+
+describe('a secret per replica (secret-per-replica.yaml: {BACKEND_ID} in SESSION_SECRET)', () => {
+  const SECRET_SCENARIO = join(APP_DIR, 'secret-per-replica.yaml');
+  async function runSecret(options: { fixed?: boolean; store?: 'memory' | 'redis' } = {}) {
+    const scenario = loadScenario(SECRET_SCENARIO);
+    const plan = planRun(scenario, { fixed: options.fixed, cluster: { store: options.store } });
+    await using cluster = await startCluster(plan.cluster);
+    return await runScenario(cluster, scenario, { users: 4, client: plan.client });
+  }
+
+  it('each replica gets its own value', () => {
+    const plan = planRun(loadScenario(SECRET_SCENARIO));
+    expect(plan.cluster.app!.env).toEqual({ SESSION_SECRET: 'secret-of-{BACKEND_ID}' });
+    expect(planRun(loadScenario(SECRET_SCENARIO), { fixed: true }).cluster.app!.env).toEqual({ SESSION_SECRET: 'one-secret-for-all' });
+  });
+
+  it('shared Redis: replication, saying the store held the session and the other replica rejected its cookie; --fixed: no reset', async () => {
+    const result = await runSecret();
+    // Resets the scenario demonstrates: every one but the logout's.
+    const unexpected = result.resets.filter((v) => v.request !== 'POST /logout');
+    const replication = unexpected.filter((v) => v.cause === 'replication');
+    expect(replication.length).toBeGreaterThan(0);
+    for (const verdict of unexpected) expect(['replication', 'unclassified']).toContain(verdict.cause);
+    for (const verdict of replication) {
+      const match = /issued by (app-\d) at step \d+ \(POST \/login\); the request carrying it went to (app-\d)/.exec(verdict.evidence);
+      expect(match![1]).not.toBe(match![2]);
+      expect(verdict.evidence).toContain(`so ${match![2]} refused a cookie whose session it could read: it rejects the cookies ${match![1]} signs`);
+    }
+    const fixed = await runSecret({ fixed: true });
+    expect(fixed.resets.filter((v) => !v.expected)).toEqual([]);
+    expect(fixed.passed).toBe(true);
+  });
+
+  it('memory sessions: replication, and no claim about a shared store the run does not have', async () => {
+    const result = await runSecret({ store: 'memory' });
+    const lost = result.resets.filter((v) => v.request !== 'POST /logout');
+    const replication = lost.filter((v) => v.cause === 'replication');
+    expect(replication.length).toBeGreaterThan(0);
+    for (const verdict of lost) expect(['replication', 'unclassified']).toContain(verdict.cause);
+    for (const verdict of replication) {
+      expect(verdict.evidence).not.toContain('shared store');
+      expect(verdict.evidence).toContain('does not share');
+    }
+  });
+
+  it('the CLI: --app-env SESSION_SECRET=s-{BACKEND_ID}; a misspelt placeholder is refused (exit 2)', async () => {
+    const run = await runCli(['run', SCENARIO, '--app', 'node app.js', '--app-cwd', APP_DIR, '--app-env', 'SESSION_SECRET=s-{BACKEND_ID}', '--store', 'redis', '--users', '2', '--json']);
+    expect(run.code, run.stderr).toBe(1);
+    const json = JSON.parse(run.stdout) as { resets: Verdict[] };
+    expect(json.resets.some((v) => v.cause === 'replication' && v.evidence.includes('refused a cookie whose session it could read'))).toBe(true);
+    expect(await waitForNoMarked(run.marker)).toEqual([]);
+    const bad = await runCli(['run', SCENARIO, '--app', 'node app.js', '--app-cwd', APP_DIR, '--app-env', 'SESSION_SECRET=s-{BACKEND}']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('SESSION_SECRET=s-{BACKEND}');
+    expect(bad.stderr).toContain('{BACKEND_ID}');
   });
 });
 
