@@ -135,7 +135,7 @@ export function explainStoreMiss(history: History, r: RequestRecord, hash: strin
       ? ''
       : acked <= killed.time
         ? `, ${ms(killed.time - acked)} before ${kill}`
-        : `, which ${wrote.node} had taken before ${kill}, the answer reaching the client ${ms(acked - killed.time)} after the kill`;
+        : `, which the old primary had taken before ${kill}, the answer reaching the client ${ms(acked - killed.time)} after the kill`;
     const promotion = promoted ? `, promoted ${at(promoted.time)} (${promoted.topology ?? promoted.detail ?? ''})` : '';
     return {
       cause: 'replication',

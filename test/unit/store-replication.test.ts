@@ -72,7 +72,7 @@ describe('store-level replication diagnosis', () => {
     h.events.push({ time: h.requests[1].time - 6, kind: 'store-primary-killed', fault: 'kill-primary', detail: 'redis-1 (127.0.0.1:7001) was killed', topology: 'primary redis-1' });
     const [verdict] = diagnose(h);
     expect(verdict.cause).toBe('replication');
-    expect(verdict.evidence).toContain('which redis-1 had taken before redis-1 (127.0.0.1:7001) was killed');
+    expect(verdict.evidence).toContain('which the old primary had taken before redis-1 (127.0.0.1:7001) was killed');
     expect(verdict.evidence).toContain('the answer reaching the client 7 ms after the kill');
     expect(verdict.evidence).not.toMatch(/\b0 ms before/);
   });
