@@ -77,7 +77,7 @@ function redactUrl(url: string): string {
 }
 
 /** The URL of a Redis session-lab started: the app servers (and foreign apps, as REDIS_URL) get its password this way. */
-function redisUrl(port: number, password: string): string {
+export function redisUrl(port: number, password: string): string {
   return `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`;
 }
 
@@ -105,7 +105,8 @@ export interface Keeper {
 
 /**
  * Starts redis-server on `port` under a keeper; resolves once it answers PING.
- * `password` becomes its requirepass: a Redis on loopback is still reachable
+ * `password` becomes its requirepass (and masterauth, for a replica of a
+ * topology whose nodes share it): a Redis on loopback is still reachable
  * by every local user, and it holds live sessions. It travels in the
  * keeper's environment (readable by its owner only), not its command line.
  * `args` are passed to redis-server after the port (replication, cluster or
@@ -125,7 +126,7 @@ export async function startKeeper(
     [
       '-c',
       'trap \'kill -9 "$r" 2>/dev/null\' EXIT; trap "exit 0" TERM INT HUP; ' +
-        'if [ -n "$SLAB_REDIS_PASSWORD" ]; then set -- "$@" --requirepass "$SLAB_REDIS_PASSWORD"; fi; ' +
+        'if [ -n "$SLAB_REDIS_PASSWORD" ]; then set -- "$@" --requirepass "$SLAB_REDIS_PASSWORD" --masterauth "$SLAB_REDIS_PASSWORD"; fi; ' +
         '"$0" "$@" & r=$!; ' +
         'echo "$r"; read _ignored; exit 0',
       binary,

@@ -15,7 +15,7 @@
 import { makeTopologyDir } from './topology-dir.js';
 import type { Keeper } from './provision.js';
 import { topologyStartMs } from './replica-set.js';
-import { NODE_ARGS, describeNodes, infoFields, killNode, pauseNode, startNode, withNode, type StartedRedisTopology, type TopologyNode } from './topology.js';
+import { NODE_ARGS, newTopologyPassword, describeNodes, infoFields, killNode, pauseNode, startNode, withNode, type StartedRedisTopology, type TopologyNode } from './topology.js';
 import { freePort } from '../util/net.js';
 import { pollUntil } from '../util/wait.js';
 
@@ -26,7 +26,7 @@ const SLOT_RANGES: [number, number][] = [
   [10923, 16383],
 ];
 
-export async function startRedisCluster(binary: string): Promise<StartedRedisTopology> {
+export async function startRedisCluster(binary: string, password = newTopologyPassword()): Promise<StartedRedisTopology> {
   const nodes: (TopologyNode & { keeper: Keeper })[] = [];
   const dir = await makeTopologyDir('slab-cluster-');
   let stopping: Promise<void> | undefined;
@@ -44,7 +44,7 @@ export async function startRedisCluster(binary: string): Promise<StartedRedisTop
           binary,
           `redis-${i + 1}`,
           (port) => [...NODE_ARGS, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '1000', '--cluster-port', String(busPort)],
-          { cwd: dir.path },
+          { cwd: dir.path, password },
         ),
       );
     }
@@ -111,10 +111,11 @@ export async function startRedisCluster(binary: string): Promise<StartedRedisTop
   };
   return {
     kind: 'cluster',
+    password,
     nodes,
     primaryUrl: nodes[0].url,
-    backendConfig: ({ waitReplicas, waitTimeoutMs }) => ({ kind: 'cluster', nodes: nodes.map(address), waitReplicas, waitTimeoutMs }),
-    env: () => ({ REDIS_URL: nodes[0].url, REDIS_CLUSTER_NODES: nodes.map((node) => `${node.host}:${node.port}`).join(',') }),
+    backendConfig: ({ waitReplicas, waitTimeoutMs }) => ({ kind: 'cluster', nodes: nodes.map(address), waitReplicas, waitTimeoutMs, password }),
+    env: () => ({ REDIS_URL: nodes[0].url, REDIS_CLUSTER_NODES: nodes.map((node) => `${node.host}:${node.port}`).join(','), REDIS_PASSWORD: password }),
     async snapshot() {
       const current = await primaries();
       const snapshot = describeNodes(

@@ -10,7 +10,20 @@
  * sentinel.ts.
  */
 import { startReplicationLink, type ReplicationLink } from './replication-link.js';
-import { NODE_ARGS, describeNodes, infoFields, killNode, pauseNode, roleOf, startNode, withNode, type StartedRedisTopology, type TopologyNode, type TopologySnapshot } from './topology.js';
+import {
+  NODE_ARGS,
+  newTopologyPassword,
+  describeNodes,
+  infoFields,
+  killNode,
+  pauseNode,
+  roleOf,
+  startNode,
+  withNode,
+  type StartedRedisTopology,
+  type TopologyNode,
+  type TopologySnapshot,
+} from './topology.js';
 import type { Keeper } from './provision.js';
 import { timeoutBudgetMs, budgetHint } from '../util/budget.js';
 import { pollUntil } from '../util/wait.js';
@@ -32,7 +45,7 @@ export interface ReplicaSet {
 /** How long a topology may take to come up on a busy machine: the project's one time budget. */
 export const topologyStartMs = (): number => timeoutBudgetMs();
 
-export async function startReplicaSet(binary: string, replicas: number): Promise<ReplicaSet> {
+export async function startReplicaSet(binary: string, replicas: number, password: string): Promise<ReplicaSet> {
   const keepers: Keeper[] = [];
   const links: ReplicationLink[] = [];
   const nodes: TopologyNode[] = [];
@@ -43,13 +56,13 @@ export async function startReplicaSet(binary: string, replicas: number): Promise
       await Promise.all(keepers.map((keeper) => keeper.stop()));
     })());
   try {
-    const primary = await startNode(binary, 'redis-1', () => NODE_ARGS);
+    const primary = await startNode(binary, 'redis-1', () => NODE_ARGS, { password });
     keepers.push(primary.keeper);
     nodes.push(primary);
     for (let i = 0; i < replicas; i++) {
       const link = await startReplicationLink(primary.port);
       links.push(link);
-      const replica = await startNode(binary, `redis-${i + 2}`, () => [...NODE_ARGS, '--replicaof', '127.0.0.1', String(link.port), '--replica-read-only', 'yes']);
+      const replica = await startNode(binary, `redis-${i + 2}`, () => [...NODE_ARGS, '--replicaof', '127.0.0.1', String(link.port), '--replica-read-only', 'yes'], { password });
       keepers.push(replica.keeper);
       nodes.push(replica);
     }
@@ -98,12 +111,13 @@ export async function startReplicaSet(binary: string, replicas: number): Promise
 }
 
 /** `redis-replica-reads`: the app writes to redis-1 and reads sessions from the replicas. */
-export async function startReplicaReads(binary: string, replicas = 1): Promise<StartedRedisTopology> {
-  const set = await startReplicaSet(binary, replicas);
+export async function startReplicaReads(binary: string, replicas = 1, password = newTopologyPassword()): Promise<StartedRedisTopology> {
+  const set = await startReplicaSet(binary, replicas, password);
   const [primary, ...readers] = set.nodes;
   const address = (node: TopologyNode) => ({ name: node.name, host: node.host, port: node.port });
   return {
     kind: 'replica-reads',
+    password,
     nodes: set.nodes,
     primaryUrl: primary.url,
     backendConfig: ({ waitReplicas, waitTimeoutMs }) => ({
@@ -113,8 +127,9 @@ export async function startReplicaReads(binary: string, replicas = 1): Promise<S
       replicas: readers.map(address),
       waitReplicas,
       waitTimeoutMs,
+      password,
     }),
-    env: () => ({ REDIS_URL: primary.url, REDIS_REPLICA_URLS: readers.map((node) => node.url).join(',') }),
+    env: () => ({ REDIS_URL: primary.url, REDIS_REPLICA_URLS: readers.map((node) => node.url).join(','), REDIS_PASSWORD: password }),
     snapshot: set.snapshot,
     describe: set.describe,
     setLag: set.setLag,

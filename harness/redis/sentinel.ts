@@ -15,15 +15,15 @@ import { join } from 'node:path';
 import { makeTopologyDir, type TopologyDir } from './topology-dir.js';
 import type { Keeper } from './provision.js';
 import { startReplicaSet, topologyStartMs } from './replica-set.js';
-import { killNode, pauseNode, startNode, withNode, type StartedRedisTopology, type TopologyNode } from './topology.js';
+import { killNode, newTopologyPassword, pauseNode, startNode, withNode, type StartedRedisTopology, type TopologyNode } from './topology.js';
 import { pollUntil } from '../util/wait.js';
 
 export const MASTER_NAME = 'slab';
 export const SENTINEL_DOWN_AFTER_MS = 500;
 const FAILOVER_TIMEOUT_MS = 3000;
 
-export async function startSentinelTopology(binary: string, replicas = 2): Promise<StartedRedisTopology> {
-  const set = await startReplicaSet(binary, replicas);
+export async function startSentinelTopology(binary: string, replicas = 2, password = newTopologyPassword()): Promise<StartedRedisTopology> {
+  const set = await startReplicaSet(binary, replicas, password);
   const [primary] = set.nodes;
   const sentinels: (TopologyNode & { keeper: Keeper })[] = [];
   let dir: TopologyDir | undefined;
@@ -46,6 +46,8 @@ export async function startSentinelTopology(binary: string, replicas = 2): Promi
           `sentinel down-after-milliseconds ${MASTER_NAME} ${SENTINEL_DOWN_AFTER_MS}`,
           `sentinel failover-timeout ${MASTER_NAME} ${FAILOVER_TIMEOUT_MS}`,
           `sentinel parallel-syncs ${MASTER_NAME} 1`,
+          // The data nodes' password, in a file of a folder only its owner can read (mkdtemp: 0700).
+          `sentinel auth-pass ${MASTER_NAME} ${password}`,
           '',
         ].join('\n'),
       );
@@ -87,6 +89,7 @@ export async function startSentinelTopology(binary: string, replicas = 2): Promi
   const address = (node: TopologyNode) => ({ name: node.name, host: node.host, port: node.port });
   return {
     kind: 'sentinel',
+    password,
     nodes: set.nodes,
     primaryUrl: primary.url,
     backendConfig: ({ waitReplicas, waitTimeoutMs }) => ({
@@ -96,11 +99,13 @@ export async function startSentinelTopology(binary: string, replicas = 2): Promi
       masterName: MASTER_NAME,
       waitReplicas,
       waitTimeoutMs,
+      password,
     }),
     env: () => ({
       REDIS_URL: primary.url,
       REDIS_SENTINELS: sentinels.map((sentinel) => `${sentinel.host}:${sentinel.port}`).join(','),
       REDIS_SENTINEL_NAME: MASTER_NAME,
+      REDIS_PASSWORD: password,
     }),
     snapshot: set.snapshot,
     describe: set.describe,

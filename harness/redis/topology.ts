@@ -5,9 +5,10 @@
  * replicas (replica-set.ts), with Sentinel (sentinel.ts), or as a Redis
  * Cluster (redis-cluster.ts).
  */
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { RedisNodeAddress, RedisTopologyConfig } from '../../servers/session/replication-config.js';
-import { startKeeper, withClient, type Keeper } from './provision.js';
+import { redisUrl, startKeeper, withClient, type Keeper } from './provision.js';
 import { freePort } from '../util/net.js';
 
 export type TopologyKind = RedisTopologyConfig['kind'];
@@ -32,6 +33,8 @@ export interface TopologySnapshot {
 
 export interface StartedRedisTopology {
   readonly kind: TopologyKind;
+  /** The data nodes' requirepass/masterauth, random per topology; never in an artefact (histories and reports name nodes by host:port). */
+  readonly password: string;
   readonly nodes: readonly TopologyNode[];
   /** The primary at start (the cluster's first primary for Redis Cluster). */
   readonly primaryUrl: string;
@@ -56,7 +59,21 @@ export interface StartedRedisTopology {
   stop(): Promise<void>;
 }
 
-export const nodeUrl = (port: number) => `redis://127.0.0.1:${port}`;
+/**
+ * The password of each data node the harness started, by port, so every
+ * short-lived connection to a node (withNode) authenticates without each
+ * caller carrying it. Sentinels have none: they hold no sessions.
+ */
+const PASSWORDS = new Map<number, string>();
+
+/** A node's URL, with its password when it has one (what REDIS_URL carries for a foreign app, as for --store redis). */
+export const nodeUrl = (port: number) => {
+  const password = PASSWORDS.get(port);
+  return password === undefined ? `redis://127.0.0.1:${port}` : redisUrl(port, password);
+};
+
+/** A random password for one topology's data nodes. */
+export const newTopologyPassword = (): string => randomBytes(18).toString('base64url');
 
 /** `key:value` lines of an INFO reply. */
 export function infoFields(info: string): Record<string, string> {
@@ -87,13 +104,18 @@ export async function startNode(
   binary: string,
   name: string,
   args: (port: number) => string[],
-  options: { configFile?: (port: number) => string; cwd?: string } = {},
+  options: { configFile?: (port: number) => string; cwd?: string; password?: string } = {},
 ): Promise<TopologyNode & { keeper: Keeper }> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     try {
-      const keeper = await startKeeper(binary, port, undefined, { args: args(port), configFile: options.configFile?.(port), cwd: options.cwd });
+      const keeper = await startKeeper(binary, port, options.password, { args: args(port), configFile: options.configFile?.(port), cwd: options.cwd });
+      if (options.password !== undefined) {
+        PASSWORDS.set(port, options.password);
+        const stop = keeper.stop;
+        keeper.stop = () => stop().finally(() => PASSWORDS.delete(port));
+      }
       return { name, host: '127.0.0.1', port, url: nodeUrl(port), redisPid: keeper.redisPid, keeperPid: keeper.pid, dead: false, keeper };
     } catch (error) {
       lastError = error;

@@ -44,16 +44,18 @@ export class ReplicatedRedisStore implements SessionStore {
     this.#prefix = prefix;
     // Short retries: a reconnect after a failover is found in a few hundred ms.
     const retry = { retryStrategy: (times: number) => Math.min(50 * times, 200), connectTimeout: 2000 };
+    const password = config.password;
     if (config.kind === 'cluster') {
       this.#writer = new Cluster(
         config.nodes.map(({ host, port }) => ({ host, port })),
-        { clusterRetryStrategy: retry.retryStrategy, redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 2000 } },
+        { clusterRetryStrategy: retry.retryStrategy, redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 2000, password } },
       );
     } else if (config.kind === 'sentinel') {
       this.#writer = new Redis({
         sentinels: config.sentinels,
         name: config.masterName,
         role: 'master',
+        password,
         sentinelRetryStrategy: retry.retryStrategy,
         // A request during a failover waits for the promotion (ioredis's
         // default behaviour is to retry 20 times), bounded here to ~30 s.
@@ -61,11 +63,11 @@ export class ReplicatedRedisStore implements SessionStore {
         ...retry,
       });
     } else {
-      this.#writer = new Redis({ host: config.primary!.host, port: config.primary!.port, maxRetriesPerRequest: 1, ...retry });
+      this.#writer = new Redis({ host: config.primary!.host, port: config.primary!.port, maxRetriesPerRequest: 1, password, ...retry });
     }
     this.#readers = (config.kind === 'replica-reads' ? (config.replicas ?? []) : []).map((node) => ({
       node,
-      client: new Redis({ host: node.host, port: node.port, maxRetriesPerRequest: 1, ...retry }),
+      client: new Redis({ host: node.host, port: node.port, maxRetriesPerRequest: 1, password, ...retry }),
     }));
     for (const client of [this.#writer, ...this.#readers.map((r) => r.client)]) client.on('error', () => {});
     this.#locking = new RedisStore(this.#writer as Redis, prefix);

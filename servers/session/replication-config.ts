@@ -33,6 +33,8 @@ export interface RedisTopologyConfig {
    */
   waitReplicas: number;
   waitTimeoutMs: number;
+  /** The data nodes' requirepass (sentinels have none); reaches the server in its environment, never in a header. */
+  password?: string;
 }
 
 /** One node's replication position, from INFO replication (and INFO server for who it is). */

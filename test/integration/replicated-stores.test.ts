@@ -16,6 +16,8 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { startCluster } from '../../harness/cluster.js';
 import { startReplicaReads } from '../../harness/redis/replica-set.js';
+import { withClient } from '../../harness/redis/provision.js';
+import { formatRun } from '../../harness/cli/report.js';
 import { withNode } from '../../harness/redis/topology.js';
 import { sweepOrphanDirs } from '../../harness/redis/topology-dir.js';
 import { timeoutBudgetMs } from '../../harness/util/budget.js';
@@ -143,9 +145,20 @@ describe('replica reads', () => {
 
 describe('Sentinel failover', () => {
   // The replicas trail by 20 s: longer than any gap between a login and the kill on a loaded machine.
-  test('kill-primary: the sessions written in the lag window are lost, naming old and new primary; the run goes on', async () => {
+  test('kill-primary: the sessions written in the lag window are lost, naming old and new primary; the run goes on; the nodes want a password no artefact holds', async () => {
     await using cluster = await startCluster({ servers: 3, store: 'redis-sentinel', faults: ['kill-primary=20s'] });
-    const result = await runScenario(cluster, loadScenario('login-browse'), { users: 2 });
+    const dir = await mkdtemp(join(tmpdir(), 'slab-sentinel-test-'));
+    const historyFile = join(dir, 'history.jsonl');
+    const result = await runScenario(cluster, loadScenario('login-browse'), { users: 2, historyFile });
+    // The data nodes want the topology's password; neither the history nor the report carries it.
+    const { password, nodes } = cluster.topology!;
+    for (const node of nodes.filter((n) => !n.dead)) {
+      await expect(withClient(`redis://127.0.0.1:${node.port}`, (client) => client.ping(), { maxRetriesPerRequest: 0, enableReadyCheck: false })).rejects.toThrow(/NOAUTH/);
+    }
+    const history = await readFile(historyFile, 'utf8');
+    await rm(dir, { recursive: true, force: true });
+    expect(history).toContain('store-failover');
+    for (const artefact of [history, JSON.stringify(result), formatRun(result, { cookieName: 'sid' })]) expect(artefact).not.toContain(password);
     const killed = result.events.find((e) => e.kind === 'store-primary-killed');
     const promoted = result.events.find((e) => e.kind === 'store-failover');
     expect(killed?.detail).toMatch(/^redis-1 \(127\.0\.0\.1:\d+\) was killed/);
