@@ -16,7 +16,9 @@
  *
  *   6. session write+read throughput and p99, one Redis against Redis
  *      Cluster, same driver; 7. the Sentinel failover window
- *      (replicated-store.ts; sections `stores` and `failover`)
+ *      (replicated-store.ts; sections `stores` and `failover`); 8. replica
+ *      reads against WAIT and one Redis under a 50 ms replica lag
+ *      (`read-your-writes`)
  *
  * `-- --only=proxies,suite` runs only those sections.
  */
@@ -32,7 +34,7 @@ import { canReadCpu } from './cpu.js';
 import type { LoadJob, LoadResult } from './load-worker.js';
 import { formatProxies, measureProxies } from './proxies.js';
 import { timeSuite } from './suite.js';
-import { failoverWindow, storeThroughput } from './replicated-store.js';
+import { failoverWindow, readYourWrites, storeThroughput } from './replicated-store.js';
 
 const READY_SAMPLES = 7;
 const LOAD = { connections: 32, durationMs: 4000, maxRequests: 400_000 };
@@ -180,7 +182,7 @@ async function suite(): Promise<void> {
 }
 
 // `-- --only=proxies,suite` runs some sections; `-- --no-suite` skips the test suite's timing.
-const SECTIONS = { ready: readyTime, proxies: balancer, driver, memory, suite, stores: storeThroughput, failover: failoverWindow } as const;
+const SECTIONS = { ready: readyTime, proxies: balancer, driver, memory, suite, stores: storeThroughput, failover: failoverWindow, 'read-your-writes': readYourWrites } as const;
 const only = process.argv
   .find((arg) => arg.startsWith('--only='))
   ?.slice('--only='.length)

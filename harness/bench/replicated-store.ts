@@ -6,10 +6,16 @@
  *      each writing a session record and reading it back, for a few seconds;
  *   7. the failover window on Sentinel: a loop of session writes while the
  *      primary is killed — how long until writes succeed again, how many
- *      failed, and how many acknowledged ones the promoted replica lacks.
+ *      failed, and how many acknowledged ones the promoted replica lacks;
+ *   8. the read-your-writes fix: `compare` of login-browse on replica reads,
+ *      replica reads with WAIT, and one Redis, under replica-lag=50ms —
+ *      resets and latency side by side (how many resets depends on how
+ *      often a read follows its write within 50 ms on this machine).
  */
 import { randomBytes } from 'node:crypto';
+import { compare, formatComparison } from '../compare/compare.js';
 import { provisionRedis } from '../redis/provision.js';
+import { loadScenario } from '../scenario/load.js';
 import { provisionReplicatedStore } from '../store/replicated-store.js';
 import { RedisStore } from '../../servers/session/redis-store.js';
 import { ReplicatedRedisStore } from '../../servers/session/replicated-redis-store.js';
@@ -112,4 +118,15 @@ export async function failoverWindow(): Promise<void> {
     await store.close();
     await provisioned.stop();
   }
+}
+
+export async function readYourWrites(): Promise<void> {
+  const rows = await compare(loadScenario('login-browse'), {
+    stores: ['redis-replica-reads', 'redis-replica-reads-wait', 'redis'],
+    balancers: ['round-robin'],
+    faults: ['replica-lag=50ms'],
+    users: 20,
+  });
+  console.log('8. read-your-writes under replica-lag=50ms (login-browse, 20 users):');
+  for (const line of formatComparison(rows, 'table').split('\n')) console.log(`   ${line}`);
 }
