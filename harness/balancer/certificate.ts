@@ -1,4 +1,3 @@
-import { generate } from 'selfsigned';
 import type { TlsMaterial } from './proxy.js';
 
 /**
@@ -9,6 +8,8 @@ import type { TlsMaterial } from './proxy.js';
  */
 export async function makeCertificate(hostnames: readonly string[]): Promise<TlsMaterial> {
   const names = [...new Set(['localhost', ...hostnames])];
+  // Loaded on first use: selfsigned brings a dozen ASN.1 packages that only an https front needs.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: 'session-lab balancer' }], {
     keyType: 'ec',
     curve: 'P-256',

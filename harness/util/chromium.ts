@@ -11,7 +11,7 @@
  * HTTPS upgrades are off.
  */
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions } from 'playwright-core';
 import { HarnessError } from '../errors.js';
 import { timeoutBudgetMs } from './budget.js';
 
@@ -76,6 +76,10 @@ export async function launchChromium(options: ChromiumOptions = {}): Promise<Sta
   if (options.hosts?.length) args.push(`--host-resolver-rules=${hostResolverRules(options.hosts)}`);
   let browser: Browser;
   try {
+    // Loaded here, not at the top: playwright-core is the heaviest import of
+    // the tree (over a second of CPU), and only runs with a browser need it —
+    // every other command, and every test file, would pay for it at start.
+    const { chromium } = await import('playwright-core');
     // playwright-core kills the browser when this process exits (its own exit hooks).
     browser = await chromium.launch({
       executablePath,

@@ -15,6 +15,7 @@ import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { promisify } from 'node:util';
 import { describe, it } from 'vitest';
+import { timeoutBudgetMs } from '../../harness/util/budget.js';
 
 export const DEFAULT_ENGINE_SOCKET = '/tmp/session-lab-docker/docker.sock';
 export const BASE_IMAGE = 'session-lab/base:local';
@@ -27,7 +28,9 @@ export interface DockerProbe {
   reason?: string;
 }
 
-function ping(host: string, timeoutMs = 3000): Promise<void> {
+// A busy engine on a loaded machine answers late, not never: the whole budget
+// (an absent engine refuses at once, so this costs nothing without one).
+function ping(host: string, timeoutMs = timeoutBudgetMs()): Promise<void> {
   return new Promise((resolve, reject) => {
     const target = host.startsWith('unix://')
       ? { socketPath: host.slice('unix://'.length) }
