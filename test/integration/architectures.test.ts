@@ -63,10 +63,11 @@ describe.concurrent('shared sessions in Redis', () => {
     expect(result.events.some((e) => e.kind === 'backend-killed')).toBe(true);
     expect(result.resets).toEqual([]);
     const kill = result.events.find((e) => e.kind === 'backend-killed')!;
-    // After the kill, every request gets an answer from a live backend.
-    const after = result.records.filter((r) => r.time > kill.time + 50);
+    // The balancer takes app-1 out before it records the kill: every request it
+    // received from then on was answered by a live backend (however slow the machine).
+    const after = result.records.filter((r) => r.proxy && r.proxy.time > kill.time);
     expect(after.length).toBeGreaterThan(0);
-    expect(after.every((r) => r.status > 0 && r.status < 500)).toBe(true);
+    expect(after.every((r) => r.backend !== 'app-1' && r.status > 0 && r.status < 500)).toBe(true);
   });
 
   test('restart-redis empties every session, and the diagnosis says so', async () => {
@@ -153,7 +154,8 @@ describe.concurrent('the other faults during a run', () => {
     const result = await runBuiltIn('login-browse', { cluster: { store: 'redis' }, users: 6, faults: ['kill-redis,after=12'] });
     const kill = result.events.find((e) => e.kind === 'redis-killed')!;
     expect(kill).toBeDefined();
-    const after = result.records.filter((r) => r.time > kill.time + 50);
+    // Recorded just before the SIGKILL: every request sent after it found Redis gone.
+    const after = result.records.filter((r) => r.time > kill.time);
     expect(after.length).toBeGreaterThan(0);
     expect(after.every((r) => r.status === 503 && r.sessionStatus === 'store-error')).toBe(true);
     expect(result.errors).toBeGreaterThanOrEqual(after.length);
@@ -165,8 +167,11 @@ describe.concurrent('the other faults during a run', () => {
     expect(result.events.map((e) => e.kind)).toContain('redis-paused');
     expect(result.resets).toEqual([]);
     expect(result.errors).toBe(0);
-    // Some request spanned the pause.
-    expect(Math.max(...result.records.map((r) => r.durationMs))).toBeGreaterThanOrEqual(300);
+    // Some request sent before Redis thawed (400 ms after the recorded freeze at the
+    // earliest) was answered only after it: it waited, and completed.
+    const pause = result.events.find((e) => e.kind === 'redis-paused')!;
+    const thawed = pause.time + 400;
+    expect(result.records.some((r) => r.time < thawed && r.time + r.durationMs >= thawed)).toBe(true);
   });
 
   test('pause-backend: requests to the frozen backend wait, then complete; no session is lost', async () => {
