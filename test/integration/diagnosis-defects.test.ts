@@ -82,17 +82,21 @@ describe('diagnosis defects on a real cluster (issue 12)', () => {
     // write (step 3) ran out before the restart — the order the test is about.
     const ttlMs = 600;
     const health: ScenarioStep = { name: 'health check', method: 'GET', path: '/health' };
-    // After the restart, requests until one is answered (a restarting backend refuses the
-    // first); pauses shorter than the TTL, so the new session does not expire in turn.
-    const retry: ScenarioStep[] = Array.from({ length: 8 }, () => [{ name: 'pause', wait: 300 }, drafts]).flat();
+    // After the restart, requests until one is answered: a restarting backend (or Redis)
+    // refuses them for as long as it takes to come back, seconds on a busy machine.
+    const retry: ScenarioStep[] = Array.from({ length: 40 }, () => [{ name: 'pause', wait: 250 }, drafts]).flat();
     const steps: ScenarioStep[] = [land, login, drafts, { name: 'past the TTL', wait: ttlMs + 400 }, health, ...retry];
     const check = (result: RunResult, restart: string) => {
       const last = recordAt(result, 1, 3)!;
       const event = result.events.find((e) => e.kind === restart)!;
       expect(event).toBeDefined();
       expect(event.time).toBeGreaterThanOrEqual(last.time + last.durationMs + ttlMs);
-      expect(result.resets).toHaveLength(1);
-      expect(result.resets[0].cause).toBe('expiry');
+      // The first answer after the restart is the reset, and it is expiry. (Later ones, if any,
+      // are the anonymous sessions of the retries outliving their TTL on a slow machine: expiry too.)
+      const firstAnswered = result.records.filter((r) => r.step > 5 && r.backend !== undefined && r.status < 500).sort((a, b) => a.step - b.step)[0];
+      expect(firstAnswered).toBeDefined();
+      expect(result.resets[0]?.step).toBe(firstAnswered.step);
+      expect(causes(result)).toEqual(result.resets.map(() => 'expiry'));
     };
     test('Redis restarted empty after the TTL ran out', async () => {
       check(await run('ttl-before-redis-restart', { servers: 2, store: 'redis', session: { ttlMs }, faults: ['restart-redis,after=4'] }, steps), 'redis-restarted');
