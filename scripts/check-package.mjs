@@ -4,8 +4,8 @@
  *
  *   npm pack ──▶ the tarball's files (no test/, no bench, nothing unbuilt)
  *            ──▶ a fresh npm project in a temp dir installs it, WITHOUT the
- *                network (npm install --offline, from the npm cache that
- *                `npm ci` filled), with vitest
+ *                network (npm ci --offline, from the npm cache that this
+ *                repository's `npm ci` filled), with vitest
  *            ──▶ vitest runs the README's library example there: login-browse
  *                resets with replication, secure-cookie-http-link (through
  *                runScenarioOnNewCluster) with transmission; the CLI answers.
@@ -87,6 +87,42 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
+/**
+ * The consumer's package.json and its lockfile. Offline, npm can only
+ * install what a lockfile pins: `npm install --offline <tarball>` resolves
+ * versions from full registry documents, which a fresh machine's cache does
+ * not hold (npm ci fetches only the install documents and the tarballs it
+ * needs), so it fails there with ENOTCACHED. The lockfile pins the tarball
+ * (by its integrity) and takes every other version from this repository's
+ * package-lock.json — the packages npm ci just put in the cache; npm ci
+ * leaves out the ones the consumer does not need.
+ */
+function writeConsumer(project, info) {
+  const tarball = `file:../${info.filename}`;
+  const dependencies = { 'session-lab': tarball, vitest: pkg.devDependencies.vitest };
+  writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies }, null, 2)}\n`);
+  const repoLock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8'));
+  const packages = { '': { name: 'consumer', dependencies } };
+  for (const [path, entry] of Object.entries(repoLock.packages)) {
+    if (!path.startsWith('node_modules/')) continue;
+    // Whether a package is dev-only here says nothing about the consumer: npm works that out again.
+    const { dev: _dev, devOptional: _devOptional, peer: _peer, ...rest } = entry;
+    packages[path] = rest;
+  }
+  packages['node_modules/session-lab'] = {
+    version: pkg.version,
+    resolved: tarball,
+    integrity: info.integrity,
+    license: pkg.license,
+    dependencies: pkg.dependencies,
+    peerDependencies: pkg.peerDependencies,
+    peerDependenciesMeta: pkg.peerDependenciesMeta,
+    bin: pkg.bin,
+    engines: pkg.engines,
+  };
+  writeFileSync(join(project, 'package-lock.json'), `${JSON.stringify({ name: 'consumer', lockfileVersion: 3, requires: true, packages }, null, 2)}\n`);
+}
+
 class Failed extends Error {
   constructor(message, exitCode = 1) {
     super(message);
@@ -136,15 +172,13 @@ async function main() {
   const project = join(dir, 'consumer');
   step(`a fresh project (${project}) installs the tarball and vitest ${pkg.devDependencies.vitest}, offline`);
   await run('mkdir', ['-p', project]);
-  writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2)}\n`);
-  const installed = await run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--save-exact', '--loglevel', 'error', join(dir, info.filename), `vitest@${pkg.devDependencies.vitest}`], {
-    cwd: project,
-  });
+  writeConsumer(project, info);
+  const installed = await run('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--loglevel', 'error'], { cwd: project });
   if (installed.code !== 0) {
     if (/ENOTCACHED/.test(installed.output)) {
-      throw new Failed('npm install --offline: a package is not in the npm cache; run `npm ci` in this repository first (it fills the cache)', 3);
+      throw new Failed('npm ci --offline: a package is not in the npm cache; run `npm ci` in this repository first (it fills the cache)', 3);
     }
-    throw new Failed(`npm install --offline failed (exit ${installed.code})`);
+    throw new Failed(`npm ci --offline failed (exit ${installed.code})`);
   }
 
   step('the CLI from the installed package');
