@@ -30,6 +30,23 @@ import type { SessionRecord, SessionStore } from './store.js';
  */
 type Client = Redis | Cluster;
 
+/**
+ * Redis Cluster: the position must come from the node that owns the key's
+ * slot, and a pipeline that mixes INFO (keyless, answered anywhere) with a
+ * redirected SET is not retried by ioredis after a failover (MOVED). A
+ * script with the key is routed, and redirected, like any keyed command.
+ */
+const CLUSTER_SCRIPTS = {
+  /** INFO, then SET (ARGV: set, json, ttl) or DEL (ARGV: del): the position just before the write. */
+  slabWrite: {
+    numberOfKeys: 1,
+    lua: "local info = redis.call('INFO', 'server', 'replication'); if ARGV[1] == 'set' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) else redis.call('DEL', KEYS[1]) end; return info",
+  },
+  /** EXISTS and INFO together: whether the slot's owner has the key, and its position. */
+  slabProbe: { numberOfKeys: 1, lua: "return {redis.call('EXISTS', KEYS[1]), redis.call('INFO', 'server', 'replication')}" },
+};
+type ClusterScripts = { slabWrite(key: string, ...args: (string | number)[]): Promise<string>; slabProbe(key: string): Promise<[number, string]> };
+
 export class ReplicatedRedisStore implements SessionStore {
   readonly kind = 'redis' as const;
   readonly #writer: Client;
@@ -48,7 +65,15 @@ export class ReplicatedRedisStore implements SessionStore {
     if (config.kind === 'cluster') {
       this.#writer = new Cluster(
         config.nodes.map(({ host, port }) => ({ host, port })),
-        { clusterRetryStrategy: retry.retryStrategy, redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 2000, password } },
+        {
+          clusterRetryStrategy: retry.retryStrategy,
+          // As with Sentinel, a request during a failover waits for the promotion (a node is failed over
+          // after cluster-node-timeout plus an election): each retry after 200 ms, bounded to ~30 s.
+          retryDelayOnFailover: 200,
+          retryDelayOnClusterDown: 200,
+          maxRedirections: 150,
+          redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 2000, password },
+        },
       );
     } else if (config.kind === 'sentinel') {
       this.#writer = new Redis({
@@ -70,6 +95,7 @@ export class ReplicatedRedisStore implements SessionStore {
       client: new Redis({ host: node.host, port: node.port, maxRetriesPerRequest: 1, password, ...retry }),
     }));
     for (const client of [this.#writer, ...this.#readers.map((r) => r.client)]) client.on('error', () => {});
+    if (config.kind === 'cluster') for (const [name, script] of Object.entries(CLUSTER_SCRIPTS)) this.#writer.defineCommand(name, script);
     this.#locking = new RedisStore(this.#writer as Redis, prefix);
   }
 
@@ -108,7 +134,18 @@ export class ReplicatedRedisStore implements SessionStore {
     const key = this.#key(id);
     if (this.#config.kind === 'cluster') {
       const json = await this.#writer.get(key);
-      return json === null ? undefined : (JSON.parse(json) as SessionRecord);
+      if (json !== null) return JSON.parse(json) as SessionRecord;
+      if (trace) {
+        // After a miss, the key's slot owner again (a pipeline goes to one node): when it still lacks the
+        // session, its position (a promoted replica keeps the history it took over) is that of a node
+        // without the write; when it has it now, only who answered is known.
+        const probe = await (this.#writer as unknown as ClusterScripts).slabProbe(key).catch(() => undefined);
+        if (probe) {
+          const position = this.#position(probe[1]);
+          trace.read = probe[0] === 0 ? position : { node: position.node, addr: position.addr, role: position.role };
+        }
+      }
+      return undefined;
     }
     const reader = this.#readers.length ? this.#readers[this.#next++ % this.#readers.length] : undefined;
     if (reader) {
@@ -135,22 +172,27 @@ export class ReplicatedRedisStore implements SessionStore {
   }
 
   /** A session write with its evidence: the primary's position just before it, and WAIT's answer. */
-  async #write(trace: StoreTrace | undefined, bytes: number, build: (pipeline: ReturnType<Client['pipeline']>) => void): Promise<void> {
-    if (this.#config.kind === 'cluster' && !trace) {
-      const pipeline = this.#writer.pipeline();
-      build(pipeline);
-      await this.#check(pipeline.exec());
+  async #write(trace: StoreTrace | undefined, bytes: number, build: (pipeline: ReturnType<Client['pipeline']>) => void, clusterArgs: [key: string, ...args: (string | number)[]]): Promise<void> {
+    if (this.#config.kind === 'cluster') {
+      if (!trace) {
+        const pipeline = this.#writer.pipeline();
+        build(pipeline);
+        await this.#check(pipeline.exec());
+        return;
+      }
+      const before = this.#position(await (this.#writer as unknown as ClusterScripts).slabWrite(...clusterArgs));
+      trace.write = { ...before, ends: before.offset + bytes };
       return;
     }
     const pipeline = this.#writer.pipeline();
-    if (this.#config.kind !== 'cluster') pipeline.info('server', 'replication');
+    pipeline.info('server', 'replication');
     build(pipeline);
     const results = await this.#check(pipeline.exec());
     let acked: number | undefined;
-    if (this.#config.waitReplicas > 0 && this.#config.kind !== 'cluster') {
+    if (this.#config.waitReplicas > 0) {
       acked = (await (this.#writer as Redis).call('WAIT', this.#config.waitReplicas, this.#config.waitTimeoutMs)) as number;
     }
-    if (trace && this.#config.kind !== 'cluster') {
+    if (trace) {
       const before = this.#position(results[0] as string);
       // The propagated command carries at least the key and the value: the write ends no earlier than this.
       trace.write = { ...before, ends: before.offset + bytes, ...(acked !== undefined ? { replicasAcked: acked } : {}) };
@@ -167,11 +209,13 @@ export class ReplicatedRedisStore implements SessionStore {
   async set(id: string, record: SessionRecord, ttlMs: number, trace?: StoreTrace): Promise<void> {
     const json = JSON.stringify(record);
     const key = this.#key(id);
-    await this.#write(trace, Buffer.byteLength(key) + Buffer.byteLength(json), (pipeline) => pipeline.set(this.#key(id), json, 'PX', Math.max(1, Math.round(ttlMs))));
+    const ttl = Math.max(1, Math.round(ttlMs));
+    await this.#write(trace, Buffer.byteLength(key) + Buffer.byteLength(json), (pipeline) => pipeline.set(key, json, 'PX', ttl), [key, 'set', json, ttl]);
   }
 
   async destroy(id: string, trace?: StoreTrace): Promise<void> {
-    await this.#write(trace, Buffer.byteLength(this.#key(id)), (pipeline) => pipeline.del(this.#key(id)));
+    const key = this.#key(id);
+    await this.#write(trace, Buffer.byteLength(key), (pipeline) => pipeline.del(key), [key, 'del']);
   }
 
   async touch(id: string, ttlMs: number): Promise<void> {

@@ -189,6 +189,21 @@ describe('Redis Cluster', () => {
   });
 });
 
+describe('Redis Cluster failover', () => {
+  test('kill-primary: a replica takes over its slots, requests wait for it, the run goes on; a lost session is proven replication', async () => {
+    await using cluster = await startCluster({ servers: 3, store: 'redis-cluster', faults: ['kill-primary'] });
+    const result = await runScenario(cluster, loadScenario('login-browse'), { users: 4, repeat: 3 });
+    const promoted = result.events.find((e) => e.kind === 'store-failover');
+    expect(result.events.find((e) => e.kind === 'store-primary-killed')?.detail).toMatch(/^redis-[123] \(127\.0\.0\.1:\d+\) was killed/);
+    expect(promoted?.detail).toMatch(/^redis-[456] \(127\.0\.0\.1:\d+\) promoted/);
+    // Session writes carry the slot owner's position, so a loss at failover can be proven, not guessed.
+    expect(result.records.find((r) => r.storeWriteAt)?.storeWriteAt).toMatch(/^node=redis-[1-6];addr=127\.0\.0\.1:\d+;role=primary;replid=\w+;offset=\d+/);
+    for (const reset of result.resets) expect(reset.cause, reset.evidence).toBe('replication');
+    for (const r of result.records.filter((q) => q.time > promoted!.time)) expect(r.status, `${r.method} ${r.path} at step ${r.step}: ${r.error ?? ''}`).toBeGreaterThan(0);
+    for (const r of result.records.filter((q) => q.time > promoted!.time)) expect(r.status).toBeLessThan(500);
+  });
+});
+
 describe('nothing left running', () => {
   const LONG_RUN = (store: string) => ['run', 'login-browse', '--store', store, '--users', '4', '--repeat', '2000'];
   // Either topology: 6 redis-server processes (3 data nodes + 3 sentinels, or 6 cluster nodes), each under a keeper, and 3 backends.
