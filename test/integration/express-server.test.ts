@@ -13,7 +13,9 @@ import { waitForNoMarked } from '../helpers/processes.js';
 
 describe('--server express', () => {
   it("login-browse: memory sessions behind round-robin reset, named replication from the middleware's white-box report", async () => {
-    const result = await runBuiltIn('login-browse', { cluster: { app: expressServerApp() }, users: 3 });
+    // Two users on three replicas: three could move in lockstep on a busy machine, each
+    // meeting the same replica every time (round-robin then resets nobody).
+    const result = await runBuiltIn('login-browse', { cluster: { app: expressServerApp() }, users: 2 });
     expect(result.passed).toBe(false);
     const unexpected = result.resets.filter((v) => !v.expected);
     expect(unexpected.length).toBeGreaterThan(0);
