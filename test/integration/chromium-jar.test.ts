@@ -177,19 +177,18 @@ describe('the virtual user keeps and drops cookies as Chromium does', () => {
  * before the cookie's end must carry it; one that started after must not.
  * The probes in between are not judged: the end fell while they were in flight.
  */
-async function lifetimeViolations(client: CookieClient): Promise<{ violations: string[]; before: number; after: number }> {
+async function lifetimeViolations(client: CookieClient, lifetimeS: number): Promise<{ violations: string[]; before: number; after: number }> {
   const violations: string[] = [];
   let before = 0;
   let after = 0;
   try {
-    // Lifetimes of a few seconds: on a loaded machine one browser request can take a second.
-    const expires = new Date(Math.ceil((Date.now() + 5000) / 1000) * 1000);
+    const expires = new Date(Math.ceil((Date.now() + (lifetimeS + 1) * 1000) / 1000) * 1000);
     const receivedFrom = Date.now();
-    await client.set(setUrl('http', 'site.test', ['m=1; Max-Age=4', `e=1; Expires=${expires.toUTCString()}`]));
+    await client.set(setUrl('http', 'site.test', [`m=1; Max-Age=${lifetimeS}`, `e=1; Expires=${expires.toUTCString()}`]));
     const receivedBy = Date.now();
-    const ends = { m: receivedFrom + 4000, e: expires.getTime() };
-    const endsBy = { m: receivedBy + 4000, e: expires.getTime() };
-    const deadline = receivedBy + timeoutBudgetMs();
+    const ends = { m: receivedFrom + lifetimeS * 1000, e: expires.getTime() };
+    const endsBy = { m: receivedBy + lifetimeS * 1000, e: expires.getTime() };
+    const deadline = receivedBy + lifetimeS * 1000 + timeoutBudgetMs();
     while (after < 3 && Date.now() < deadline) {
       const id = nextId++;
       const started = Date.now();
@@ -213,6 +212,22 @@ async function lifetimeViolations(client: CookieClient): Promise<{ violations: s
   return { violations, before, after };
 }
 
+/**
+ * The check with lifetimes of 4 s, then 8, 16 … while it is inconclusive: on
+ * a loaded machine one browser request can take seconds, and a cookie that
+ * dies before the first probe returns proves nothing either way. A violation
+ * is never retried away: only a run with none, yet no probe on one side of
+ * the end, is repeated with a longer life.
+ */
+async function lifetimeCheck(client: () => Promise<CookieClient> | CookieClient): Promise<{ violations: string[]; before: number; after: number }> {
+  for (let lifetimeS = 4; ; lifetimeS *= 2) {
+    const result = await lifetimeViolations(await client(), lifetimeS);
+    const inconclusive = result.before === 0 || result.after < 3;
+    const onlyInconclusive = result.violations.every((v) => v.startsWith('no request made after'));
+    if (!inconclusive || !onlyInconclusive || lifetimeS * 2000 > timeoutBudgetMs()) return result;
+  }
+}
+
 /** A client on tough-cookie as it comes: Max-Age counted from the cookie's last access. */
 function lastAccessJarClient(dispatcher: Dispatcher): CookieClient {
   const jar = new CookieJar();
@@ -227,17 +242,18 @@ function lastAccessJarClient(dispatcher: Dispatcher): CookieClient {
 }
 
 describe('cookie lifetime counts from receipt, not from last access', () => {
-  test('Chromium drops Max-Age=4 and Expires cookies on time under steady requests, and so does the virtual user', async () => {
-    const chromium = await lifetimeViolations(await chromiumClient(browser, lab));
+  // Up to three lifetimes (4, 8, 16 s) for each client on a loaded machine.
+  test('Chromium drops Max-Age=4 and Expires cookies on time under steady requests, and so does the virtual user', { timeout: 8 * timeoutBudgetMs() }, async () => {
+    const chromium = await lifetimeCheck(() => chromiumClient(browser, lab));
     expect(chromium.violations).toEqual([]);
     expect(chromium.before).toBeGreaterThan(0);
-    const jar = await lifetimeViolations(virtualUser());
+    const jar = await lifetimeCheck(virtualUser);
     expect(jar.violations).toEqual([]);
     expect(jar.before).toBeGreaterThan(0);
   });
 
   test('the check fails on a jar that counts Max-Age from last access (tough-cookie as it comes)', async () => {
-    const lastAccess = await lifetimeViolations(lastAccessJarClient(dispatcher));
+    const lastAccess = await lifetimeCheck(() => lastAccessJarClient(dispatcher));
     expect(lastAccess.violations.some((v) => v.startsWith('m still sent'))).toBe(true);
     // Expires is absolute in tough-cookie too: only Max-Age was wrong.
     expect(lastAccess.violations.some((v) => v.startsWith('e '))).toBe(false);
