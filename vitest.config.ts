@@ -1,3 +1,4 @@
+import { availableParallelism, loadavg } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { timeoutBudgetMs } from './harness/util/budget.js';
 
@@ -6,19 +7,31 @@ import { timeoutBudgetMs } from './harness/util/budget.js';
 // gets the whole budget on a busy machine, so a test gets several of them.
 const budget = timeoutBudgetMs();
 
-// Test files at once. They mostly wait — on child processes starting, sockets,
-// timers, a browser — not on this process's CPU, so vitest's default for a
-// 2-core machine (one file at a time) leaves the machine idle most of the
-// suite. SLAB_TEST_FILES=1 runs them one at a time again.
-const files = Number(process.env.SLAB_TEST_FILES ?? 4);
-if (!(Number.isInteger(files) && files >= 1 && files <= 64)) throw new Error(`SLAB_TEST_FILES: expected an integer from 1 to 64, got ${JSON.stringify(process.env.SLAB_TEST_FILES)}`);
+/**
+ * Test files at once. They mostly wait — on child processes starting,
+ * sockets, timers, a browser — not on the CPU, so on an idle machine
+ * several run side by side: two per idle core, at most four. A machine
+ * already busy (a shared CI runner at load 10) has no idle core: one file
+ * at a time, as `make -l` holds back its jobs, since more at once would only
+ * slow every file down. SLAB_TEST_FILES=N sets the number.
+ */
+function testFiles(): number {
+  const given = process.env.SLAB_TEST_FILES;
+  if (given !== undefined && given !== '') {
+    const n = Number(given);
+    if (!(Number.isInteger(n) && n >= 1 && n <= 64)) throw new Error(`SLAB_TEST_FILES: expected an integer from 1 to 64, got ${JSON.stringify(given.slice(0, 40))}`);
+    return n;
+  }
+  const idleCores = availableParallelism() - loadavg()[0];
+  return Math.max(1, Math.min(4, Math.floor(2 * idleCores)));
+}
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 4 * budget,
     hookTimeout: 2 * budget,
-    maxWorkers: files,
+    maxWorkers: testFiles(),
     // Integration tests start real processes: in a describe.concurrent file,
     // at most this many tests (each starting its clusters) run at once.
     maxConcurrency: 3,
