@@ -162,6 +162,14 @@ export function diagnose(history: History): Verdict[] {
           } else if (ended?.how === 'rotated' && !sentAfter(r, ended.answered)) {
             // Sent while another request was replacing its id: the race lost the session.
             verdict({ cause: 'code', facts: { kind: 'replaced-in-flight', session: sent, replacedAtStep: ended.step, replacedBy: ended.request, atMs: ended.time - runStart } });
+          } else if (!ended && r.sessionRejected === 'signature') {
+            // The id arrived intact and the backend refused its signature: it signs with another secret than the one that signed it.
+            const issuer = sentTrace?.backend;
+            verdict(
+              issuer && issuer !== r.backend
+                ? { cause: 'replication', facts: { kind: 'signature-rejected', session: sent, issuedBy: issuer, issuedAtStep: sentTrace!.step, backend: r.backend, intact: sentOut !== undefined } }
+                : { cause: 'unclassified', facts: { kind: 'signature-rejected', session: sent, issuedBy: issuer, issuedAtStep: sentTrace?.step, backend: r.backend, intact: sentOut !== undefined } },
+            );
           } else if (!ended) {
             const finding = unknownIdFinding(context, r, sent, sentTrace);
             // The store forgot it while the client still held the cookie: say how long the cookie was to live.

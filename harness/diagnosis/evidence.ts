@@ -64,6 +64,8 @@ export type Evidence =
   | ({ kind: 'store-lost'; loss: EventFact; aliveUntilMs: number } & Created)
   | ({ kind: 'ttl-or-loss'; ttlMs: number; aliveUntilMs: number; goneByMs: number; loss: EventFact } & Created)
   | ({ kind: 'store-forgot'; where: string; sinceWriteMs: number; ttlMs: number } & Created)
+  /** The backend refused the cookie's signature (X-Session-Rejected: signature): a secret of its own. */
+  | { kind: 'signature-rejected'; session: string; issuedBy: string | undefined; issuedAtStep: number | undefined; backend: string; intact: boolean }
   /** An app that reports nothing: what the wire proves (black-box.ts), with the backends it names. */
   | { kind: 'wire'; text: string; backend: string | undefined; issuedBy?: string; session?: string; storeHeld?: boolean }
   // A replicated Redis, explained from its own offsets (store-replication.ts).
@@ -169,6 +171,10 @@ export function renderEvidence(e: Evidence): string {
     }
     case 'ttl-or-loss':
       return `${created(e)}; its TTL of ${exact(e.ttlMs)} ended between ${exact(e.aliveUntilMs)} and ${exact(e.goneByMs)}, and ${event(e.loss)}, within that window: the history cannot tell which ended it`;
+    case 'signature-rejected':
+      return e.issuedBy && e.issuedBy !== e.backend
+        ? `${label(e.session)} issued by ${e.issuedBy} at step ${e.issuedAtStep}; the request carrying it reached ${e.backend}${e.intact ? ' intact (the balancer forwarded the cookie as sent)' : ''}, which rejected its signature (X-Session-Rejected: signature): ${e.backend} signs cookies with a secret other than ${e.issuedBy}'s (configuration not replicated)`
+        : `${label(e.session)} reached ${e.backend}, which rejected its signature (X-Session-Rejected: signature)${e.issuedBy ? `, though ${e.issuedBy} issued it itself at step ${e.issuedAtStep}: its secret changed (a restart with a generated secret?)` : '; the history does not show which backend signed it'}`;
     case 'store-forgot':
       return `${created(e)}; ${e.where} had it, last written ${exact(e.sinceWriteMs)} before (well within its TTL of ${exact(e.ttlMs)}), yet not at this request; the history records no restart or store loss that explains it`;
   }

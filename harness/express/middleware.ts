@@ -14,6 +14,8 @@
  *   X-Session-Id-Hash  8 hex digits of SHA-256 of the session cookie's value the client now holds
  *   X-Session-User     who is logged in (req.session.user unless `user` says otherwise)
  *   X-Session-Cookie   sent | cleared | withheld-insecure | none
+ *   X-Session-Rejected signature — with unknown-id: the cookie's signature failed (express-session
+ *                      never asked the store for its id: the replica signs with another secret)
  *
  * It wraps express-session instead of following it so that it sees the
  * Set-Cookie header express-session writes at the last moment (its header
@@ -30,6 +32,11 @@ export interface SessionStatusOptions {
   backend?: string;
   /** Who is logged in, from the request (default: req.session.user). */
   user?: (req: SessionRequest) => unknown;
+  /**
+   * The store given to express-session, so a refused signature is reported from the first request
+   * on (X-Session-Rejected); otherwise it is learnt from the first request that passes.
+   */
+  store?: object;
 }
 
 /** The parts of an Express request with express-session that this reads. */
@@ -88,13 +95,41 @@ function unsignedId(value: string): string {
   return value.startsWith('s:') && value.lastIndexOf('.') > 2 ? value.slice(2, value.lastIndexOf('.')) : value;
 }
 
+/** The store's `get`, counted per id: express-session asks the store only for an id whose signature held. */
+interface CountedStore {
+  get: (sid: string, callback: (...args: unknown[]) => void) => void;
+  [LOOKUPS]?: Map<string, number>;
+}
+const LOOKUPS = Symbol('session-lab lookups');
+
+function countLookups(store: CountedStore): Map<string, number> {
+  if (store[LOOKUPS]) return store[LOOKUPS];
+  const lookups = new Map<string, number>();
+  const get = store.get;
+  store.get = function (this: unknown, sid: string, callback: (...args: unknown[]) => void) {
+    lookups.set(sid, (lookups.get(sid) ?? 0) + 1);
+    return get.call(this, sid, callback);
+  };
+  store[LOOKUPS] = lookups;
+  return lookups;
+}
+
 export function withSessionStatus(sessionMiddleware: Middleware, options: SessionStatusOptions = {}): Middleware {
   const name = options.cookieName ?? 'connect.sid';
   const userOf = options.user ?? ((req: SessionRequest) => req.session?.user);
+  /** The store express-session uses, once a request has shown it. */
+  let store = options.store as CountedStore | undefined;
+  if (store) countLookups(store);
   return (req, res, next) => {
     const backend = options.backend ?? process.env.BACKEND_ID;
     const incoming = cookieFrom(req.headers.cookie, name);
     let status: 'none' | 'loaded' | 'unknown-id' = incoming === undefined ? 'none' : 'unknown-id';
+    // A signed id (s:ID.SIG) the store was never asked for: express-session refused its signature
+    // (a secret other than the one that signed it). Known only once the store is (a request has shown it).
+    const signedId = incoming?.startsWith('s:') ? unsignedId(incoming) : undefined;
+    const lookups = store && countLookups(store);
+    const asked = signedId !== undefined && lookups ? (lookups.get(signedId) ?? 0) : undefined;
+    let rejected: 'signature' | undefined;
     let hadSession = false;
     const writeHead = res.writeHead;
     // Installed before express-session's own hook, so it runs after it: the cookie is set by now.
@@ -106,6 +141,7 @@ export function withSessionStatus(sessionMiddleware: Middleware, options: Sessio
         const holds = issued === null || destroyed ? undefined : (issued ?? (status === 'loaded' ? incoming : undefined));
         if (backend) res.setHeader('x-backend', backend);
         res.setHeader('x-session-status', reported);
+        if (rejected && reported === 'unknown-id') res.setHeader('x-session-rejected', rejected);
         if (holds) res.setHeader('x-session-id-hash', sessionIdHash(holds));
         const user = req.session ? userOf(req) : undefined;
         if (typeof user === 'string' && user) res.setHeader('x-session-user', user);
@@ -118,6 +154,10 @@ export function withSessionStatus(sessionMiddleware: Middleware, options: Sessio
       hadSession = req.session !== undefined;
       // The id express-session loaded is the one the cookie carried: the store had it and the signature held.
       if (incoming !== undefined && req.sessionID !== undefined && unsignedId(incoming) === req.sessionID) status = 'loaded';
+      const seen = (req as SessionRequest & { sessionStore?: CountedStore }).sessionStore;
+      if (status === 'unknown-id' && asked !== undefined && (lookups!.get(signedId!) ?? 0) === asked) rejected = 'signature';
+      if (seen && typeof seen.get === 'function') store ??= seen;
+      if (store) countLookups(store);
       next(error);
     });
   };

@@ -73,6 +73,8 @@ export interface RequestRecord {
   backendSessionHash: string | undefined;
   /** What the backend did to the store: set | touch | destroy | none (X-Session-Write). */
   storeWrite: string | undefined;
+  /** Why the backend did not take the id it received (X-Session-Rejected): `signature` — its signature failed. */
+  sessionRejected?: string;
   /** Whether the backend sent its session cookie: sent | withheld-insecure | cleared | none (X-Session-Cookie). */
   sessionCookie: string | undefined;
   /** Which limit an expired session passed: idle | absolute (X-Session-Expired). */

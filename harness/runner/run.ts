@@ -347,6 +347,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
       // Foreign apps do not say who they are: the balancer's choice (when it reached one), or their own header.
       backend: header(exchange.headers, 'x-backend') ?? (proxy?.error ? undefined : (proxy?.backend ?? tap?.backend ?? servedBy)),
       sessionStatus: header(exchange.headers, 'x-session-status'),
+      sessionRejected: header(exchange.headers, 'x-session-rejected'),
       sessionUser,
       backendSessionHash: header(exchange.headers, 'x-session-id-hash'),
       storeWrite: header(exchange.headers, 'x-session-write'),

@@ -57,9 +57,11 @@ async function main(): Promise<void> {
   app.set('trust proxy', flag('TRUST_PROXY', true));
   const secure = env.COOKIE_SECURE === 'true' ? true : env.COOKIE_SECURE === 'false' ? false : 'auto';
   const maxAge = env.COOKIE_MAX_AGE_MS ? Number(env.COOKIE_MAX_AGE_MS) : undefined;
+  // The store named, so the middleware can tell a refused signature from the first request on.
+  const store = (await createStore()) ?? new session.MemoryStore();
   const sessions = session({
     name: cookieName,
-    store: await createStore(),
+    store,
     // Unset, every process signs with its own secret: other replicas reject its cookies (hyperdx PR #3129).
     secret: env.SESSION_SECRET || randomBytes(32).toString('hex'),
     resave: flag('RESAVE', false),
@@ -74,7 +76,7 @@ async function main(): Promise<void> {
   app.get('/health', (_req, res) => {
     res.json({ ok: true, backend: env.BACKEND_ID });
   });
-  app.use(env.SESSION_STATUS === 'off' ? sessions : (withSessionStatus(sessions as never, { cookieName }) as unknown as typeof sessions));
+  app.use(env.SESSION_STATUS === 'off' ? sessions : (withSessionStatus(sessions as never, { cookieName, store }) as unknown as typeof sessions));
   app.use(express.json({ limit: '64kb' }));
 
   app.get('/', (req, res) => {

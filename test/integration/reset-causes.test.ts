@@ -69,6 +69,11 @@ const EVIDENCE: Record<string, RegExp> = {
   'cookie-expires-first': /^the sid cookie \(Max-Age=1, received with step 2 at [\d.]+ m?s\) expired in the client at [\d.]+ m?s, before GET \/drafts at [\d.]+ m?s, so app-\d got no session cookie$/,
   'login-browse': /^sid#[0-9a-f]{8} created on app-\d at step \d \([A-Z]+ \/[a-z]*\); request routed to app-\d, whose store never had it/,
   checkout: /whose store never had it \(sessions live in each server's own memory\)$/,
+  // The Express scenarios (app: { server: express }), reported through session-lab/express.
+  'express-secret-per-replica':
+    /^sid#[0-9a-f]{8} issued by (app-\d) at step \d; the request carrying it reached (?!\1)(app-\d) intact \(the balancer forwarded the cookie as sent\), which rejected its signature \(X-Session-Rejected: signature\): \2 signs cookies with a secret other than \1's \(configuration not replicated\)$/,
+  'express-cookie-domain-mismatch': /the client did not store Set-Cookie connect\.sid: .*Cookie not in this host's domain\. Cookie:example\.com Request:shop\.example\.test/,
+  'express-rolling-off': /^the connect\.sid cookie \(.*\) expired in the client at [\d.]+ m?s, before GET \/drafts at [\d.]+ m?s, so app-1 got no session cookie$/,
 };
 
 describe.concurrent('the evidence of each cause', () => {
