@@ -24,6 +24,7 @@ table { border-collapse: collapse; margin: 8px 0; } th, td { border: 1px solid #
 .passed { color: #11772d; font-weight: bold; } .failed { color: #b3121f; font-weight: bold; }
 .summary td:first-child { color: #556; }
 .evidence { background: #fff3f3; border-left: 4px solid #d33; padding: 6px 10px; margin: 6px 0; font-family: ui-monospace, monospace; font-size: 12px; white-space: pre-wrap; }
+.backend-log { background: #f6f6f6; border-left: 4px solid #888; padding: 6px 10px; margin: 6px 0 12px; font-family: ui-monospace, monospace; font-size: 12px; white-space: pre-wrap; }
 .user { margin: 18px 0 28px; } .scroll { overflow-x: auto; }
 svg text { font: 11px ui-monospace, monospace; fill: #1d2330; }
 svg .chart-title { font: bold 13px system-ui, sans-serif; }
@@ -160,6 +161,9 @@ function userDiagrams(result: RunResult, options: RunReportOptions): string {
       html.push(
         `<div class="evidence" data-step="${v.step}">step ${v.step} ${esc(v.request)}: session reset — cause: ${esc(v.cause)}${v.expected ? ' (expected by the scenario)' : ''}\n${esc(evidenceText(v))}</div>`,
       );
+      // What the backend itself logged meanwhile (redacted: report/log-excerpt.ts).
+      const log = result.backendLogs?.find((e) => e.user === v.user && e.run === v.run && e.browser === v.browser && e.step === v.step);
+      if (log) html.push(`<div class="backend-log" data-step="${v.step}">log of ${esc(log.backends.join(', '))} around step ${v.step}:\n${log.lines.map(esc).join('\n')}</div>`);
     }
     html.push(
       `<div class="scroll">${sequenceDiagram({

@@ -28,6 +28,18 @@ export function renderMarkdownSummary(result: RunResult, max = 10): string {
       out.push(`| user ${v.user}${v.run > 1 ? `, run ${v.run}` : ''} | ${v.step} | ${cell(v.request)} | ${v.cause}${v.expected ? ' (expected)' : ''} | ${cell(evidenceText(v))} |`);
     }
     if (result.resetsTotal > max) out.push('', `… and ${result.resetsTotal - max} more resets.`);
+    // What the backends logged around the first resets (redacted: report/log-excerpt.ts).
+    const logs = (result.backendLogs ?? []).slice(0, 3);
+    for (const log of logs) {
+      out.push(
+        '',
+        `Log of ${log.backends.join(', ')} around user ${log.user}${log.run > 1 ? `, run ${log.run}` : ''}, step ${log.step}:`,
+        '',
+        '```',
+        ...log.lines.map((line) => line.replace(/`/g, "'")),
+        '```',
+      );
+    }
   }
   return `${out.join('\n')}\n`;
 }

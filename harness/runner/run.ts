@@ -31,6 +31,7 @@ import { proxyRecordFromTap } from '../tap/join.js';
 import { checkExpectations } from './expectations.js';
 import { BLACK_BOX_DEFAULTS, detectSessionCookie, type BlackBoxRules } from '../diagnosis/wire-view.js';
 import { sendWitnesses } from './witnesses.js';
+import { logExcerpts, type LogExcerpt } from '../report/log-excerpt.js';
 import { expandSteps, fill, requestsPerRun, stepUrl } from './steps.js';
 import { Tally, type ExpectationFailure } from './tally.js';
 
@@ -144,6 +145,8 @@ export interface RunResult {
   /** This run's records (all of them, or examples when streamed to historyFile). */
   records: RequestRecord[];
   historyFile?: string;
+  /** What the backends logged around the first resets, redacted (report/log-excerpt.ts); none when the cluster kept no backend log. */
+  backendLogs?: LogExcerpt[];
 }
 
 function positiveInteger(field: string, value: number): number {
@@ -455,6 +458,12 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   }
   for (const message of faultErrors) tally.failure({ user: 0, run: 0, step: 0, request: '-', message: `fault: ${message}` });
   tally.sorted();
+  const figures = tally.figures();
+  const backendLogs = logExcerpts(figures.resets, tally.records, cluster.history.backendLog, {
+    origin: started,
+    cookieName: cookieName || cluster.options.session.cookieName,
+    secretFields: scenario.secretFields,
+  });
   const completed = plannedRequests === undefined || options.maxRequests !== undefined ? !options.signal?.aborted : tally.requests === plannedRequests;
   return {
     scenario: scenario.name,
@@ -466,13 +475,14 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     cookieName: cookieName ?? cluster.options.session.cookieName,
     users,
     repeat: Math.ceil(tally.requests / Math.max(1, users * perRun)),
-    ...tally.figures(),
+    ...figures,
     events,
     durationMs: Date.now() - started,
     ...(cluster.options.seed === undefined ? {} : { seed: cluster.options.seed }),
     passed: tally.failuresTotal === 0 && completed,
     records: tally.records,
     ...(options.historyFile ? { historyFile: options.historyFile } : {}),
+    ...(backendLogs.length ? { backendLogs } : {}),
   };
 }
 

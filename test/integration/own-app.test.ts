@@ -12,6 +12,8 @@ import { runScenario } from '../../harness/runner/run.js';
 import { loadScenario } from '../../harness/scenario/load.js';
 import { planRun } from '../../harness/scenario/plan.js';
 import type { Verdict } from '../../harness/diagnosis/diagnose.js';
+import { renderRunReport } from '../../harness/report/html-report.js';
+import { renderMarkdownSummary } from '../../harness/report/markdown.js';
 import { runCli } from '../helpers/cli.js';
 import { isAlive, waitForNoMarked } from '../helpers/processes.js';
 
@@ -46,6 +48,31 @@ describe('your own app, from a command', () => {
     expect(result.records.some((r) => r.sessionIdSent !== undefined)).toBe(true);
     // The replicas (and anything they started) are gone with the cluster.
     expect(pids.filter(isAlive)).toEqual([]);
+  });
+
+  it('the reports quote what the replicas logged around a reset, without a session id or the password the app printed', async () => {
+    const { result } = await runFixture('memory', { SESSION_SECRET: 'one-secret-for-all' });
+    const replication = result.resets.filter((v) => v.cause === 'replication');
+    expect(replication.length).toBeGreaterThan(0);
+    const logs = result.backendLogs ?? [];
+    const first = replication[0];
+    const excerpt = logs.find((e) => e.user === first.user && e.step === first.step);
+    // The fixture logs every request (Cookie header included) and its login bodies: both backends' lines are quoted.
+    expect(excerpt?.backends).toEqual([first.backend, (first.facts as { issuedBy?: string }).issuedBy]);
+    expect(excerpt!.lines.some((line) => line.includes(`${first.backend} | GET /account -> 302 cookie=connect.sid=sid#`))).toBe(true);
+    const html = renderRunReport(result, { cookieName: 'connect.sid' });
+    const markdown = renderMarkdownSummary(result);
+    expect(html).toContain('class="backend-log"');
+    expect(markdown).toContain(`Log of ${excerpt!.backends.join(', ')}`);
+    // No secret: not the password the app printed, not a cookie value or session id the run saw.
+    const ids = result.records.flatMap((r) => [r.sessionIdSent, r.sessionIdAfter]).filter((id): id is string => id !== undefined);
+    for (const text of [html, markdown, JSON.stringify(logs)]) {
+      expect(text).not.toContain('alice-pw');
+      for (const id of ids) {
+        expect(text).not.toContain(id);
+        expect(text).not.toContain(decodeURIComponent(id).slice(2, decodeURIComponent(id).lastIndexOf('.')));
+      }
+    }
   });
 
   it('connect-redis with one secret: no reset, every expectation holds', async () => {
