@@ -1,8 +1,8 @@
 /**
  * What the backend itself logged around a reset, for the reports: the lines
  * of the backend that answered the reset request (and, when another one
- * issued the lost id, of that one) from a moment before the request until
- * its answer, from the per-backend log the launchers keep (stdout/stderr of
+ * issued the lost id, of that one) nearest the request, from a moment
+ * before it until a moment after its answer, from the per-backend log the launchers keep (stdout/stderr of
  * the user's app, pino lines of session-lab's servers).
  *
  * An app's log is not ours to trust: it may print cookies, session ids or
@@ -41,7 +41,9 @@ export interface LogExcerptOptions {
   secretFields?: readonly string[];
   /** How far before the request to look, in ms (default 2000). */
   beforeMs?: number;
-  /** Lines per reset at most (the last ones; default 12). */
+  /** How far past its answer, in ms (default 1000): lines are stamped when read. */
+  afterMs?: number;
+  /** Lines per reset at most (those nearest the request; default 12). */
   maxLines?: number;
   /** Resets quoted at most (default 50). */
   maxResets?: number;
@@ -133,7 +135,7 @@ function formatLine(line: BackendLogLine, origin: number): string {
 /** For each reset (the first `maxResets`), the redacted lines its backends logged from `beforeMs` before the request until its answer. */
 export function logExcerpts(resets: readonly Verdict[], records: readonly RequestRecord[], log: readonly BackendLogLine[], options: LogExcerptOptions): LogExcerpt[] {
   if (!log.length || !resets.length) return [];
-  const { origin, beforeMs = 2000, maxLines = 12, maxResets = 50 } = options;
+  const { origin, beforeMs = 2000, afterMs = 1000, maxLines = 12, maxResets = 50 } = options;
   const redact = logRedactor(records, options.cookieName, options.secretFields);
   const recordOf = new Map(records.map((r) => [`${r.user}/${r.run}/${r.browser ?? 1}/${r.step}`, r]));
   const excerpts: LogExcerpt[] = [];
@@ -144,9 +146,14 @@ export function logExcerpts(resets: readonly Verdict[], records: readonly Reques
     const facts = v.facts as { issuedBy?: unknown; createdOn?: unknown };
     const issuedBy = typeof facts.issuedBy === 'string' ? facts.issuedBy : typeof facts.createdOn === 'string' ? facts.createdOn : undefined;
     const backends = [...new Set([v.backend, ...(issuedBy ? [issuedBy] : [])])];
+    // A line is stamped when the harness reads it, a moment after the app wrote it: the window runs on past the answer.
     const from = r.time - beforeMs;
-    const to = r.time + r.durationMs;
-    const lines = log.filter((line) => backends.includes(line.backend) && line.time >= from && line.time <= to).slice(-maxLines);
+    const to = r.time + r.durationMs + afterMs;
+    const near = log.filter((line) => backends.includes(line.backend) && line.time >= from && line.time <= to);
+    // The lines nearest the request, in the order they were logged.
+    const distance = (line: BackendLogLine) => (line.time < r.time ? r.time - line.time : Math.max(0, line.time - r.time - r.durationMs));
+    const kept = new Set([...near].sort((a, b) => distance(a) - distance(b)).slice(0, maxLines));
+    const lines = near.filter((line) => kept.has(line));
     if (lines.length) excerpts.push({ user: v.user, run: v.run, browser: v.browser, step: v.step, backends, lines: lines.map((line) => redact(formatLine(line, origin))) });
   }
   return excerpts;

@@ -5,7 +5,7 @@
  * containers on the host network through testcontainers.
  */
 import { join } from 'node:path';
-import { expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { expressAppImage, APP_DIR } from '../helpers/app-image.js';
 import { runCli } from '../helpers/cli.js';
 import { allContainers, describeDocker } from '../helpers/docker.js';
@@ -31,52 +31,71 @@ async function noContainersLeft(): Promise<string[]> {
   return left;
 }
 
+// A build and a few runs of three containers each: every one may take the whole budget on a busy machine.
+const BUDGET = timeoutBudgetMs();
+
 describeDocker('run --app-image: an ordinary Express app as containers', () => {
-  test('memory sessions: the resets are replication, naming the backend that issued the id and the one that refused it', async () => {
-    const run = await runCli(['run', SCENARIO, '--app-image', await expressAppImage(), '--app-env', 'SESSION_SECRET=one-secret', '--users', '4', '--json']);
-    expect(run.code, run.stderr).toBe(1);
-    const json = JSON.parse(run.stdout) as RunJson;
-    expect(Object.keys(json.requestsPerBackend).sort()).toEqual(['app-1', 'app-2', 'app-3']);
-    const unexpected = json.resets.filter((r) => !r.expected);
-    const replication = unexpected.filter((r) => r.cause === 'replication');
-    expect(replication.length, run.stdout).toBeGreaterThan(0);
-    for (const verdict of unexpected) expect(['replication', 'unclassified']).toContain(verdict.cause);
-    for (const verdict of replication) {
-      const match = /issued by (app-\d) at step \d+ \(POST \/login\); the request carrying it went to (app-\d)/.exec(verdict.evidence);
-      expect(match, verdict.evidence).not.toBeNull();
-      expect(match![1]).not.toBe(match![2]);
-      expect(verdict.backend).toBe(match![2]);
-    }
-    expect(await waitForNoMarked(run.marker)).toEqual([]);
-    expect(await noContainersLeft()).toEqual([]);
-  });
+  let image: string;
+  beforeAll(async () => {
+    image = await expressAppImage();
+  }, 4 * BUDGET);
 
-  test("a scenario's secret per replica ({BACKEND_ID}) on shared Redis: replication, naming the cookie's rejection; --fixed passes", async () => {
-    const image = await expressAppImage();
-    const scenario = join(APP_DIR, 'secret-per-replica.yaml');
-    const run = await runCli(['run', scenario, '--app-image', image, '--users', '4', '--json']);
-    expect(run.code, run.stderr).toBe(1);
-    const lost = (JSON.parse(run.stdout) as RunJson).resets.filter((r) => r.cause !== 'code');
-    expect(
-      lost.some((r) => r.cause === 'replication' && r.evidence.includes('refused a cookie whose session it could read')),
-      run.stdout,
-    ).toBe(true);
-    for (const verdict of lost) expect(['replication', 'unclassified']).toContain(verdict.cause);
-    const fixed = await runCli(['run', scenario, '--app-image', image, '--users', '4', '--fixed', '--json']);
-    expect(fixed.code, fixed.stderr).toBe(0);
-    expect(await waitForNoMarked(run.marker)).toEqual([]);
-    expect(await waitForNoMarked(fixed.marker)).toEqual([]);
-    expect(await noContainersLeft()).toEqual([]);
-  });
+  test(
+    'memory sessions: the resets are replication, naming the backend that issued the id and the one that refused it',
+    async () => {
+      const run = await runCli(['run', SCENARIO, '--app-image', image, '--app-env', 'SESSION_SECRET=one-secret', '--users', '4', '--json']);
+      expect(run.code, run.stderr).toBe(1);
+      const json = JSON.parse(run.stdout) as RunJson;
+      expect(Object.keys(json.requestsPerBackend).sort()).toEqual(['app-1', 'app-2', 'app-3']);
+      const unexpected = json.resets.filter((r) => !r.expected);
+      const replication = unexpected.filter((r) => r.cause === 'replication');
+      expect(replication.length, run.stdout).toBeGreaterThan(0);
+      for (const verdict of unexpected) expect(['replication', 'unclassified']).toContain(verdict.cause);
+      for (const verdict of replication) {
+        const match = /issued by (app-\d) at step \d+ \(POST \/login\); the request carrying it went to (app-\d)/.exec(verdict.evidence);
+        expect(match, verdict.evidence).not.toBeNull();
+        expect(match![1]).not.toBe(match![2]);
+        expect(verdict.backend).toBe(match![2]);
+      }
+      expect(await waitForNoMarked(run.marker)).toEqual([]);
+      expect(await noContainersLeft()).toEqual([]);
+    },
+    4 * BUDGET,
+  );
 
-  test('connect-redis (REDIS_URL) and one secret: no reset, the run passes', async () => {
-    const run = await runCli(['run', SCENARIO, '--app-image', await expressAppImage(), '--app-env', 'SESSION_SECRET=one-secret', '--store', 'redis', '--users', '4', '--json']);
-    expect(run.code, run.stderr).toBe(0);
-    const json = JSON.parse(run.stdout) as RunJson;
-    expect(json.resets.filter((r) => !r.expected)).toEqual([]);
-    expect(json.passed).toBe(true);
-    expect(Object.keys(json.requestsPerBackend).sort()).toEqual(['app-1', 'app-2', 'app-3']);
-    expect(await waitForNoMarked(run.marker)).toEqual([]);
-    expect(await noContainersLeft()).toEqual([]);
-  });
+  test(
+    "a scenario's secret per replica ({BACKEND_ID}) on shared Redis: replication, naming the cookie's rejection; --fixed passes",
+    async () => {
+      const scenario = join(APP_DIR, 'secret-per-replica.yaml');
+      const run = await runCli(['run', scenario, '--app-image', image, '--users', '4', '--json']);
+      expect(run.code, run.stderr).toBe(1);
+      const lost = (JSON.parse(run.stdout) as RunJson).resets.filter((r) => r.cause !== 'code');
+      expect(
+        lost.some((r) => r.cause === 'replication' && r.evidence.includes('refused a cookie whose session it could read')),
+        run.stdout,
+      ).toBe(true);
+      for (const verdict of lost) expect(['replication', 'unclassified']).toContain(verdict.cause);
+      const fixed = await runCli(['run', scenario, '--app-image', image, '--users', '4', '--fixed', '--json']);
+      expect(fixed.code, fixed.stderr).toBe(0);
+      expect(await waitForNoMarked(run.marker)).toEqual([]);
+      expect(await waitForNoMarked(fixed.marker)).toEqual([]);
+      expect(await noContainersLeft()).toEqual([]);
+    },
+    6 * BUDGET,
+  );
+
+  test(
+    'connect-redis (REDIS_URL) and one secret: no reset, the run passes',
+    async () => {
+      const run = await runCli(['run', SCENARIO, '--app-image', image, '--app-env', 'SESSION_SECRET=one-secret', '--store', 'redis', '--users', '4', '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      const json = JSON.parse(run.stdout) as RunJson;
+      expect(json.resets.filter((r) => !r.expected)).toEqual([]);
+      expect(json.passed).toBe(true);
+      expect(Object.keys(json.requestsPerBackend).sort()).toEqual(['app-1', 'app-2', 'app-3']);
+      expect(await waitForNoMarked(run.marker)).toEqual([]);
+      expect(await noContainersLeft()).toEqual([]);
+    },
+    4 * BUDGET,
+  );
 });

@@ -74,11 +74,16 @@ describe('log excerpts', () => {
       { backend: 'app-1', time: 9_010, msg: 'POST /login -> 302' },
       { backend: 'app-3', time: 10_005, msg: 'another backend' },
       { backend: 'app-2', time: 10_010, msg: `GET /account -> 302 cookie=connect.sid=${encodeURIComponent(SIGNED)}` },
-      { backend: 'app-2', time: 10_500, msg: 'after the answer' },
+      { backend: 'app-2', time: 10_500, msg: 'read after the answer' },
+      { backend: 'app-2', time: 12_000, msg: 'too late' },
     ];
     const [excerpt] = logExcerpts([verdict], [login, reset], log, { origin: 8_000, cookieName: 'connect.sid' });
     expect(excerpt.backends).toEqual(['app-2', 'app-1']);
-    expect(excerpt.lines).toEqual(['+1.010 s app-1 | POST /login -> 302', `+2.010 s app-2 | GET /account -> 302 cookie=connect.sid=${hash}`]);
+    expect(excerpt.lines).toEqual(['+1.010 s app-1 | POST /login -> 302', `+2.010 s app-2 | GET /account -> 302 cookie=connect.sid=${hash}`, '+2.500 s app-2 | read after the answer']);
+    // At most maxLines: those nearest the request.
+    expect(logExcerpts([verdict], [login, reset], log, { origin: 8_000, cookieName: 'connect.sid', maxLines: 1 })[0].lines).toEqual([
+      `+2.010 s app-2 | GET /account -> 302 cookie=connect.sid=${hash}`,
+    ]);
     expect(logExcerpts([verdict], [login, reset], [], { origin: 0, cookieName: 'connect.sid' })).toEqual([]);
   });
 });
