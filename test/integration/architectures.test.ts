@@ -3,6 +3,14 @@ import { describe, expect, test } from 'vitest';
 import type { RunResult } from '../../harness/runner/run.js';
 import { runCli } from '../helpers/cli.js';
 import { runBuiltIn } from '../helpers/scenario-run.js';
+import { budgetShare } from '../../harness/util/budget.js';
+
+/**
+ * How long a pause or a drain lasts: long enough that users, however slow the
+ * machine, send requests while it lasts (1.2 s with the default budget, more
+ * when SLAB_BUDGET_MS is raised for a slower machine).
+ */
+const WINDOW_MS = budgetShare(0.04);
 
 /**
  * Each user's last backend before the first event that hit a backend; who
@@ -163,25 +171,25 @@ describe.concurrent('the other faults during a run', () => {
   });
 
   test('pause-redis: requests wait while Redis is frozen, then complete; no session is lost', async () => {
-    const result = await runBuiltIn('login-browse', { cluster: { store: 'redis' }, users: 6, faults: ['pause-redis,after=12,for=400ms'] });
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'redis' }, users: 6, faults: [`pause-redis,after=12,for=${WINDOW_MS}ms`] });
     expect(result.events.map((e) => e.kind)).toContain('redis-paused');
     expect(result.resets).toEqual([]);
     expect(result.errors).toBe(0);
-    // Some request sent before Redis thawed (400 ms after the recorded freeze at the
+    // Some request sent before Redis thawed (WINDOW_MS after the recorded freeze at the
     // earliest) was answered only after it: it waited, and completed.
     const pause = result.events.find((e) => e.kind === 'redis-paused')!;
-    const thawed = pause.time + 400;
+    const thawed = pause.time + WINDOW_MS;
     expect(result.records.some((r) => r.time < thawed && r.time + r.durationMs >= thawed)).toBe(true);
   });
 
   test('pause-backend: requests to the frozen backend wait, then complete; no session is lost', async () => {
-    const result = await runBuiltIn('login-browse', { cluster: { store: 'redis' }, users: 6, faults: ['pause-backend=app-2,after=12,for=400ms'] });
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'redis' }, users: 6, faults: [`pause-backend=app-2,after=12,for=${WINDOW_MS}ms`] });
     const pause = result.events.find((e) => e.kind === 'backend-paused')!;
     expect(pause.backend).toBe('app-2');
     expect(result.resets).toEqual([]);
     expect(result.errors).toBe(0);
     // A request app-2 had when it froze was answered only after it thawed.
-    const thawed = pause.time + 400;
+    const thawed = pause.time + WINDOW_MS;
     expect(result.records.some((r) => r.backend === 'app-2' && r.time < thawed && r.time + r.durationMs >= thawed)).toBe(true);
   });
 
@@ -193,7 +201,7 @@ describe.concurrent('the other faults during a run', () => {
   });
 
   test('drain-backend: no new request reaches it while drained; it comes back', async () => {
-    const result = await runBuiltIn('login-browse', { cluster: { store: 'redis' }, users: 6, repeat: 3, faults: ['drain-backend=app-2,after=10,for=300ms'] });
+    const result = await runBuiltIn('login-browse', { cluster: { store: 'redis' }, users: 6, repeat: 3, faults: [`drain-backend=app-2,after=10,for=${WINDOW_MS}ms`] });
     const drained = result.events.find((e) => e.kind === 'backend-drained')!;
     const back = result.events.find((e) => e.kind === 'backend-undrained')!;
     expect(drained && back).toBeTruthy();
