@@ -45,6 +45,21 @@ export function hops(record: RequestRecord, cookieName: string): string[] {
   return lines;
 }
 
+/**
+ * A replica lag that reset nobody on replica reads: a lag is time, and a
+ * read misses only when it reaches the replica within the lag of its write.
+ * Said, so that 0 is not read as "replica reads are safe".
+ */
+export function lagWithoutStaleReads(result: Pick<RunResult, 'store' | 'events' | 'resetsByCause' | 'anomalies' | 'latencyMs'>): string | undefined {
+  if (result.store !== 'redis-replica-reads' || result.resetsByCause.replication > 0 || result.anomalies.some((a) => a.kind === 'read-your-writes')) return undefined;
+  const lag = result.events.find((e) => e.kind === 'store-lag' && e.fault?.startsWith('replica-lag'));
+  if (!lag) return undefined;
+  return (
+    `no read reached the replica before the write it followed: ${lag.fault} resets only the reads that come within the lag of their write, ` +
+    `and requests here took ${result.latencyMs.p50.toFixed(0)} ms (p50); a longer lag (e.g. replica-lag=1s) shows the effect on a machine this busy`
+  );
+}
+
 export function formatRun(result: RunResult, options: { maxResets?: number; cookieName: string }): string {
   const max = options.maxResets ?? 10;
   const out: string[] = [];
@@ -67,6 +82,8 @@ export function formatRun(result: RunResult, options: { maxResets?: number; cook
   );
   if (result.seed !== undefined) out.push(`  seed       ${result.seed} (replay: --seed ${result.seed})`);
   if (result.historyFile) out.push(`  history    ${result.historyFile} (JSON lines: topology, every request, events)`);
+  const note = lagWithoutStaleReads(result);
+  if (note) out.push(`  note       ${note}`);
   if (result.resets.length) {
     out.push('', 'Resets');
     const byKey = new Map(result.records.map((r) => [`${r.user}/${r.run}/${r.step}`, r]));
