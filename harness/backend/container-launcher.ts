@@ -116,7 +116,10 @@ export function containerLauncher(options: ContainerLauncherOptions): BackendLau
         onLine: (line) => spec.onLog(toLogLine(spec.name, line)),
         startupTimeoutMs,
         ready: async () => {
-          const answer = await probe(url + readyPath, budgetShare(1 / 15));
+          // Refused: nothing listens on PORT yet — or the app listens elsewhere (a fixed port, or not on 127.0.0.1).
+          const answer = await probe(url + readyPath, budgetShare(1 / 15)).catch((error: Error) => {
+            throw new Error(`GET ${url}${readyPath} (PORT=${port}: the app must listen on 127.0.0.1:$PORT, or pass --app-port): ${error.message}`);
+          });
           if (answer.status >= 400) throw new Error(`GET ${readyPath} answered ${answer.status}`);
           // The reference server names itself: proof that this port is this replica's.
           if (options.reference && answer.backend !== spec.name) throw new Error(`GET ${readyPath} was answered by ${answer.backend ?? 'an unknown server'}, not ${spec.name}`);

@@ -200,7 +200,11 @@ export async function withCluster<T>(options: ClusterOptions, use: (cluster: Sta
 }
 
 /** The flags that point session-lab at the user's own app: --app…, --server, --target. */
-function ownAppFlags(values: Record<string, string | boolean | string[] | undefined>): {
+function ownAppFlags(
+  values: Record<string, string | boolean | string[] | undefined>,
+  /** The scenario's own app: --app-env, --app-ready… change it when no --app replaces it. */
+  scenarioApp?: AppCommand,
+): {
   app?: AppCommand;
   /** --app-image's --app-env, --app-ready, --app-start-timeout. */
   image?: { env: Record<string, string>; ready?: string; startTimeoutMs?: number };
@@ -225,10 +229,15 @@ function ownAppFlags(values: Record<string, string | boolean | string[] | undefi
   }
   if (str('app') !== undefined && server !== undefined) throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--server: not with --app (one or the other), got both');
   // An image's replicas take the same environment, ready path and start-up timeout as a command's (not a cwd).
+  // A scenario with an app of its own takes them all (with --server express, that app is the bundled server's).
   const imageFlags = str('app-image') === undefined ? [] : ['app-env', 'app-ready', 'app-start-timeout'];
+  const ownScenarioApp = scenarioApp !== undefined && str('app-image') === undefined && target === undefined && (server === undefined || server === 'express');
   const stray = appFlags.find((name) => !imageFlags.includes(name));
-  if (str('app') === undefined && stray) {
-    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--${stray}: only with --app COMMAND${imageFlags.length || stray === 'app-cwd' ? '' : ' or --app-image IMAGE'}, got it without`);
+  if (str('app') === undefined && stray && !ownScenarioApp) {
+    throw new HarnessError(
+      'SLAB_ERR_OPTION_INVALID',
+      `--${stray}: only with --app COMMAND${imageFlags.length || stray === 'app-cwd' ? '' : ' or --app-image IMAGE'} (or a scenario with an app block), got it without`,
+    );
   }
   const env: Record<string, string> = {};
   for (const pair of (values['app-env'] as string[] | undefined) ?? []) {
@@ -255,7 +264,24 @@ function ownAppFlags(values: Record<string, string | boolean | string[] | undefi
       'cli',
     );
   } else if (server === 'express') {
-    app = expressServerApp();
+    // A scenario written for the bundled server (`app: { server: express, env }`) keeps its knobs.
+    const bundled = expressServerApp();
+    app = scenarioApp?.command === bundled.command ? scenarioApp : bundled;
+  }
+  if (str('app') === undefined && ownScenarioApp && appFlags.length) {
+    // The scenario's app (or the bundled server), changed by the flags.
+    const base = app ?? scenarioApp!;
+    app = validateApp(
+      {
+        ...base,
+        ...(str('app-cwd') !== undefined && { cwd: str('app-cwd') }),
+        env: { ...base.env, ...env },
+        ...(str('app-ready') !== undefined && { ready: str('app-ready') }),
+        ...(str('app-start-timeout') !== undefined && { startTimeoutMs: durationFlag('app-start-timeout', str('app-start-timeout')) }),
+        ...(cookieName !== undefined && { cookieName }),
+      },
+      'cli',
+    );
   }
   return { app, image, server, target, backendHeader: str('backend-header'), cookieName };
 }
@@ -354,13 +380,13 @@ async function commandRun(args: string[]): Promise<number> {
     historyFile: values.history,
     historyRaw: values['history-raw'],
   };
-  const own = ownAppFlags(values);
   const seed = integerFlag('seed', values.seed, 0, MAX_SEED);
-  if (seed !== undefined && own.target !== undefined) throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--seed: not with --target (the running system routes requests itself), got both');
+  if (seed !== undefined && values.target !== undefined) throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--seed: not with --target (the running system routes requests itself), got both');
   const outputs = { report: values.report, junit: values.junit, summary: values.summary };
   const scenario = loadScenario(positionals[0]);
   checkOutputs(outputs);
   const plan = planRun(scenario, { fixed: values.fixed, cluster: { ...cliCluster, seed }, faults });
+  const own = ownAppFlags(values, plan.cluster.app);
   const balancer = plan.cluster.balancer ?? CLUSTER_DEFAULTS.balancer;
   if (seed !== undefined) checkSeedHolds(balancer, runOptions.concurrency ?? RUN_DEFAULTS.concurrency, runOptions.users ?? RUN_DEFAULTS.users);
   checkClientKind(runOptions.clientKind ?? 'virtual-user', {
@@ -387,9 +413,7 @@ async function commandRun(args: string[]): Promise<number> {
     throw new HarnessError('SLAB_ERR_OPTION_INVALID', `--app-image: not with ${own.target ? '--target' : '--app or --server'} (one app at a time), got both`);
   }
   // --app-image replaces the scenario's own app block, as every flag wins over the scenario.
-  // --server express on a scenario written for it (`app: { server: express, env }`) keeps the scenario's knobs.
-  const ownApp = own.server === 'express' && own.app?.command === clusterOptions.app?.command ? clusterOptions.app : own.app;
-  const app = appLauncher ? undefined : (ownApp ?? (own.cookieName && clusterOptions.app ? { ...clusterOptions.app, cookieName: own.cookieName } : clusterOptions.app));
+  const app = appLauncher ? undefined : (own.app ?? (own.cookieName && clusterOptions.app ? { ...clusterOptions.app, cookieName: own.cookieName } : clusterOptions.app));
   const start = own.target ? async <T>(_: ClusterOptions, use: (cluster: StartedCluster) => Promise<T>) => use(connectTarget({ url: own.target!, cookieName: own.cookieName })) : withCluster;
 
   return start({ ...clusterOptions, app, ...(appLauncher && { launcher: appLauncher }) }, async (cluster) => {

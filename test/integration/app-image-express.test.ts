@@ -4,11 +4,14 @@
  * (its Dockerfile, its node_modules) on the private engine, run as 3
  * containers on the host network through testcontainers.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildImage } from '../../harness/docker/build-image.js';
 import { beforeAll, expect, test } from 'vitest';
 import { expressAppImage, APP_DIR } from '../helpers/app-image.js';
 import { runCli } from '../helpers/cli.js';
-import { allContainers, describeDocker } from '../helpers/docker.js';
+import { allContainers, BASE_IMAGE, describeDocker } from '../helpers/docker.js';
 import { waitForNoMarked } from '../helpers/processes.js';
 import { timeoutBudgetMs } from '../../harness/util/budget.js';
 
@@ -94,6 +97,38 @@ describeDocker('run --app-image: an ordinary Express app as containers', () => {
       expect(json.passed).toBe(true);
       expect(Object.keys(json.requestsPerBackend).sort()).toEqual(['app-1', 'app-2', 'app-3']);
       expect(await waitForNoMarked(run.marker)).toEqual([]);
+      expect(await noContainersLeft()).toEqual([]);
+    },
+    4 * BUDGET,
+  );
+
+  test(
+    'an image whose app crashes, and one that never listens on PORT: exit 3 naming the replica, quoting its last output; nothing left',
+    async () => {
+      const images: Record<string, string> = {
+        crash: 'console.log("booting shop"); console.error("Error: SECRET missing"); process.exit(1)',
+        never: 'console.log("listening on my own port"); setInterval(() => {}, 1000)',
+      };
+      for (const [name, script] of Object.entries(images)) {
+        const context = mkdtempSync(join(tmpdir(), 'slab-bad-image-'));
+        try {
+          writeFileSync(join(context, 'Dockerfile'), `FROM ${BASE_IMAGE}\nCMD ${JSON.stringify(['node', '-e', script])}\n`);
+          await buildImage({ context, files: ['Dockerfile'], dockerfile: 'Dockerfile', tag: `session-lab-test/${name}:1` });
+        } finally {
+          rmSync(context, { recursive: true, force: true });
+        }
+      }
+      const crash = await runCli(['run', SCENARIO, '--app-image', 'session-lab-test/crash:1', '--servers', '2']);
+      expect(crash.code, crash.stderr).toBe(3);
+      expect(crash.stderr).toMatch(/SLAB_ERR_CONTAINER_START: replica app-[12]: the container of session-lab-test\/crash:1 exited with code 1 before it was ready/);
+      expect(crash.stderr).toContain('Error: SECRET missing');
+      const never = await runCli(['run', SCENARIO, '--app-image', 'session-lab-test/never:1', '--servers', '2', '--app-start-timeout', '2s']);
+      expect(never.code, never.stderr).toBe(3);
+      expect(never.stderr).toMatch(/replica app-[12]: the container of session-lab-test\/never:1 was not ready within 2000 ms/);
+      expect(never.stderr).toContain('the app must listen on 127.0.0.1:$PORT');
+      expect(never.stderr).toContain('listening on my own port');
+      expect(await waitForNoMarked(crash.marker)).toEqual([]);
+      expect(await waitForNoMarked(never.marker)).toEqual([]);
       expect(await noContainersLeft()).toEqual([]);
     },
     4 * BUDGET,

@@ -149,8 +149,9 @@ describe('a secret per replica (secret-per-replica.yaml: {BACKEND_ID} in SESSION
     }
   });
 
-  it('the CLI: --app-env SESSION_SECRET=s-{BACKEND_ID}; a misspelt placeholder is refused (exit 2)', async () => {
-    const run = await runCli(['run', SCENARIO, '--app', 'node app.js', '--app-cwd', APP_DIR, '--app-env', 'SESSION_SECRET=s-{BACKEND_ID}', '--store', 'redis', '--users', '2', '--json']);
+  it("the CLI: --app-env SESSION_SECRET=s-{BACKEND_ID} on the scenario's app; a misspelt placeholder is refused (exit 2)", async () => {
+    // No --app: the flag changes the scenario's own app block.
+    const run = await runCli(['run', SCENARIO, '--app-env', 'SESSION_SECRET=s-{BACKEND_ID}', '--store', 'redis', '--users', '4', '--json']);
     expect(run.code, run.stderr).toBe(1);
     const json = JSON.parse(run.stdout) as { resets: Verdict[] };
     expect(json.resets.some((v) => v.cause === 'replication' && v.evidence.includes('refused a cookie whose session it could read'))).toBe(true);
