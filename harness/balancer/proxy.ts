@@ -16,12 +16,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CookieFault, FaultAction } from '../fault/fault.js';
-import { setCookieList } from '../util/cookie-header.js';
 import { DEFAULT_ENGINE, type EngineName, type ForwardingEngine, type ProxyRequestHead, type ProxyResponseHead } from './engine/engine.js';
 import { createEngine } from './engine/engines.js';
 import { overwriteForwarded } from './forwarded.js';
 import { startListeners, type BalancerRequest, type Scheme, type TlsMaterial } from './listeners.js';
-import { addFaultNote, newRecord, type ProxyRecord } from './record.js';
+import { addFaultNote, newRecord, recordedSetCookie, type ProxyRecord } from './record.js';
 import type { BalancerTarget, BalancingStrategy, Choice } from './strategy.js';
 import { requestIdentity } from './request-identity.js';
 import { drawFor } from '../util/seeded.js';
@@ -193,11 +192,11 @@ class Balancer {
   #onProxyResponse(head: ProxyResponseHead, req: Req): void {
     const entry = req.slab;
     if (!entry) return;
-    entry.record.setCookie = setCookieList(head);
+    entry.record.setCookie = recordedSetCookie(head.headers);
     // Response faults and the strategy change the headers before the client gets them.
     if (entry.faults.length) this.#apply(entry, (fault) => fault.onResponse?.(head));
     if (entry.choice && this.strategy.onResponse) this.strategy.onResponse(req, head, entry.choice);
-    entry.record.setCookieOut = setCookieList(head);
+    entry.record.setCookieOut = recordedSetCookie(head.headers);
   }
 
   #onError(error: Error, req: Req, res: ServerResponse): void {

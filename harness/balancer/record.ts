@@ -3,7 +3,7 @@
  * request (every field present from the start, so V8 keeps one hidden
  * class), joined to the client's own record by X-Slab-Request-Id.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 export const REQUEST_ID_HEADER = 'x-slab-request-id';
 
@@ -59,6 +59,12 @@ export interface ProxyRecord {
 /** Shared by every record no fault acted on; replaced by a fresh list at the first note. */
 export const NO_FAULT_NOTES: FaultNote[] = Object.freeze([]) as unknown as FaultNote[];
 const NO_SET_COOKIE: string[] = Object.freeze([]) as unknown as string[];
+
+/** A response's Set-Cookie headers for a record: the shared empty list when there are none (most responses). */
+export function recordedSetCookie(headers: IncomingHttpHeaders): string[] {
+  const value = headers['set-cookie'];
+  return value === undefined ? NO_SET_COOKIE : Array.isArray(value) ? value : [value];
+}
 
 export function newRecord(req: IncomingMessage, scheme: 'http' | 'https'): ProxyRecord {
   const headers = req.headers;

@@ -69,7 +69,7 @@ const NO_TOKENS: readonly string[] = Object.freeze([]);
 
 /** The header names a Connection header lists, lower-cased: hop-by-hop as well. */
 export function connectionTokens(connection: string | string[] | undefined): readonly string[] {
-  if (connection === undefined) return [];
+  if (connection === undefined) return NO_TOKENS;
   // The common values list no header: no allocation for them.
   if (connection === 'keep-alive' || connection === 'close' || connection === 'Keep-Alive' || connection === 'Close') return NO_TOKENS;
   const text = Array.isArray(connection) ? connection.join(',') : connection;
