@@ -63,7 +63,6 @@ interface InFlight {
   started: number;
   faults: readonly CookieFault[];
   choice: Choice | undefined;
-  balancer: Balancer;
 }
 
 type Req = BalancerRequest<InFlight>;
@@ -76,13 +75,6 @@ function jsonAnswer(res: ServerResponse, status: number, error: string, close = 
   if (close) headers.connection = 'close';
   res.writeHead(status, headers);
   res.end(body);
-}
-
-/** `this` is the response: one shared listener, not a closure per request. */
-function onResponseClose(this: ServerResponse): void {
-  const entry = (this.req as Req).slab;
-  // Still in flight when the connection closed: the client went away first.
-  if (entry) entry.balancer.finish(this.req as Req, 499, 'client closed the connection');
 }
 
 class Balancer {
@@ -99,6 +91,8 @@ class Balancer {
     engine.on('proxyRes', (head, req) => this.#onProxyResponse(head, req as Req));
     engine.on('end', (req, _res, head) => this.finish(req as Req, head.statusCode ?? 0));
     engine.on('error', (error, req, res) => this.#onError(error, req as Req, res));
+    // The client went away first: as nginx logs it.
+    engine.on('abort', (req) => this.finish(req as Req, 499, 'client closed the connection'));
   }
 
   #apply(entry: InFlight, act: (fault: CookieFault) => FaultAction | undefined): FaultAction | undefined {
@@ -135,10 +129,9 @@ class Balancer {
 
   handle(scheme: Scheme, req: Req, res: ServerResponse): void {
     const faults = this.#actingFaults(req);
-    const entry: InFlight = { record: newRecord(req, scheme), started: performance.now(), faults, choice: undefined, balancer: this };
+    const entry: InFlight = { record: newRecord(req, scheme), started: performance.now(), faults, choice: undefined };
+    // Settled here (a rejection, none up) or by the engine's end, error or abort.
     req.slab = entry;
-    // `on`, not `once`: 'close' comes once anyway, and once() wraps the listener in a new closure.
-    res.on('close', onResponseClose);
     const rejection = faults.length ? this.#apply(entry, (fault) => fault.onRequest?.(req)) : undefined;
     if (rejection?.reject) {
       jsonAnswer(res, rejection.reject.status, `balancer: ${rejection.reject.message}`, true);

@@ -9,7 +9,7 @@
  *   client ──▶ node:http listener ──▶ engine.web(req, res, target) ──▶ app-N
  *                                       │ proxyReq: request head, mutable
  *                                       │ proxyRes: response head, mutable, before it is sent
- *                                       │ end | error: once per request
+ *                                       │ end | error | abort: how it ended
  *
  * Two engines: `undici` (the default; one undici Pool per backend) and
  * `http-proxy` (http-proxy 1.18 with a keep-alive agent), kept for
@@ -47,6 +47,13 @@ export interface EngineEvents {
    * already out, destroys it.
    */
   error: (error: Error, req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * The client closed its connection before the answer was whole; the
+   * engine has ended the backend request. The first of end, error and abort
+   * settles a request: a listener ignores what comes after (an abort after an
+   * error whose answer was cut short).
+   */
+  abort: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 export interface ForwardingEngine {

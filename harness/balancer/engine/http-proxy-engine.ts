@@ -31,7 +31,9 @@ export class HttpProxyEngine extends EventEmitter implements ForwardingEngine {
       for (const name of connectionTokens(req.headers.connection)) proxyReq.removeHeader(name);
       // http-proxy leaves the backend request running when the client goes away; end it, as the undici engine does.
       res.once('close', () => {
-        if (!res.writableFinished) proxyReq.destroy();
+        if (res.writableFinished) return;
+        proxyReq.destroy();
+        this.emit('abort', req, res);
       });
       this.emit('proxyReq', proxyReq, req, res);
     });

@@ -10,7 +10,6 @@
  * wraps a handler written against the newer onRequestStart/onResponse*
  * API in an adapter, two more objects per request.
  */
-import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import { Pool, util, type Dispatcher } from 'undici';
 import { connectionTokens, HOP_BY_HOP, type EngineEvents, type ForwardingEngine, type ProxyRequestHead, type ProxyResponseHead } from './engine.js';
@@ -109,7 +108,7 @@ class Forward implements Dispatcher.DispatchHandler, ProxyRequestHead {
     if (statusCode < 200) return true;
     const head: ProxyResponseHead & { statusMessage: string } = { statusCode, statusMessage: statusText, headers: responseHeaders(raw) };
     this.#head = head;
-    this.engine.emit('proxyRes', head, this.req, this.res);
+    for (const listener of this.engine.listeners.proxyRes) listener(head, this.req, this.res);
     const res = this.res;
     if (res.destroyed) return false;
     if (statusText) res.writeHead(head.statusCode ?? statusCode, statusText, head.headers);
@@ -126,7 +125,7 @@ class Forward implements Dispatcher.DispatchHandler, ProxyRequestHead {
 
   onComplete(): void {
     this.#done = true;
-    this.engine.emit('end', this.req, this.res, this.#head!);
+    for (const listener of this.engine.listeners.end) listener(this.req, this.res, this.#head!);
     this.res.end();
   }
 
@@ -138,7 +137,7 @@ class Forward implements Dispatcher.DispatchHandler, ProxyRequestHead {
       (error as NodeJS.ErrnoException).code === 'UND_ERR_SOCKET'
         ? Object.assign(new Error(`backend closed the connection${this.#head ? ' mid-response' : ''}`, { cause: error }), { code: 'ECONNRESET' })
         : error;
-    this.engine.emit('error', reported, this.req, this.res);
+    for (const listener of this.engine.listeners.error) listener(reported, this.req, this.res);
   }
 
   /** The client closed its connection before the answer was complete. */
@@ -146,6 +145,7 @@ class Forward implements Dispatcher.DispatchHandler, ProxyRequestHead {
     if (this.#done) return;
     this.#clientGone = true;
     this.#abort?.();
+    for (const listener of this.engine.listeners.abort) listener(this.req, this.res);
   }
 }
 
@@ -167,13 +167,21 @@ function onResponseClose(this: Tracked): void {
   if (!this.writableFinished) this[FORWARD]?.clientClosed();
 }
 
-export class UndiciEngine extends EventEmitter implements ForwardingEngine {
+type Listeners = { [E in keyof EngineEvents]: EngineEvents[E][] };
+
+export class UndiciEngine implements ForwardingEngine {
   readonly name = 'undici';
+  /**
+   * The listeners, called directly: an EventEmitter's emit allocates its
+   * arguments per call, and the engine emits four times per request.
+   */
+  readonly listeners: Listeners = { proxyReq: [], proxyRes: [], end: [], error: [], abort: [] };
   readonly #pools = new Map<string, Pool>();
   #closing: Promise<void> | undefined;
 
-  override on<E extends keyof EngineEvents>(event: E, listener: EngineEvents[E]): this {
-    return super.on(event, listener);
+  on<E extends keyof EngineEvents>(event: E, listener: EngineEvents[E]): this {
+    (this.listeners[event] as EngineEvents[E][]).push(listener);
+    return this;
   }
 
   #pool(target: string): Pool {
@@ -192,7 +200,7 @@ export class UndiciEngine extends EventEmitter implements ForwardingEngine {
     // Before the hop-by-hop headers go: Transfer-Encoding is one.
     const body = hasBody(req) ? req : null;
     dropHopByHop(req.headers);
-    this.emit('proxyReq', forward, req, res);
+    for (const listener of this.listeners.proxyReq) listener(forward, req, res);
     try {
       this.#pool(target).dispatch({ path: req.url ?? '/', method: (req.method ?? 'GET') as Dispatcher.HttpMethod, headers: req.headers, body }, forward);
     } catch (error) {
