@@ -151,11 +151,11 @@ class Forward implements Dispatcher.DispatchHandler, ProxyRequestHead {
 
 /**
  * Keep-alive, no pipelining, and no header or body timeout of undici's own
- * (300 s by default): each armed one costs a timer and a WeakRef per
- * request — ~20% of the balancer's CPU per request, measured with
- * `npm run bench`. The balancer waits for a backend as long as the client
- * does, as the http-proxy engine (and http-proxy's default) always has: a
- * client that gives up ends the backend request (clientClosed).
+ * (300 s by default): with them undici arms a new timer per request (the
+ * headers timer replaces the idle keep-alive one, and back). The balancer
+ * waits for a backend as long as the client does, as the http-proxy engine
+ * (http-proxy's default) always has: a client that gives up ends the
+ * backend request (clientClosed).
  */
 const POOL_OPTIONS: Pool.Options = { connections: 512, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 };
 
