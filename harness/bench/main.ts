@@ -85,6 +85,7 @@ async function balancer(): Promise<void> {
   // off, so the bench process does not parse four log streams meanwhile.
   const cluster = await startCluster({ servers: 4, store: 'memory', recordBackendLog: false });
   try {
+    const loadBefore = loadavg()[0];
     const targets = cluster.backends.map((backend) => backend.url);
     const { figures, missing } = await measureProxies({
       targets,
@@ -95,7 +96,9 @@ async function balancer(): Promise<void> {
     });
     console.log(
       `2. proxies side by side: 4 reference backends, GET /health, ${LOAD.connections} connections, ${PROXY_REQUESTS} requests per measurement, ` +
-        `median of ${PROXY_ROUNDS} interleaved round${PROXY_ROUNDS > 1 ? 's' : ''}; CPU = the proxy process's utime + stime / requests` +
+        `median of ${PROXY_ROUNDS} interleaved round${PROXY_ROUNDS > 1 ? 's' : ''}; CPU = the proxy process's utime + stime / requests; ` +
+        // A loaded machine inflates every proxy's CPU per request (preemption, cold caches): the ratios are what compare.
+        `load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after` +
         (canReadCpu() ? '' : ' (no /proc here: CPU not measured)'),
     );
     for (const line of formatProxies(figures, missing)) console.log(`   ${line}`);
