@@ -13,6 +13,7 @@ import { expressAppImage, APP_DIR } from '../helpers/app-image.js';
 import { runCli } from '../helpers/cli.js';
 import { allContainers, BASE_IMAGE, describeDocker } from '../helpers/docker.js';
 import { waitForNoMarked } from '../helpers/processes.js';
+import { expectReplicationNamingBothBackends } from '../helpers/verdicts.js';
 import { timeoutBudgetMs } from '../../harness/util/budget.js';
 
 const SCENARIO = join(APP_DIR, 'login-account.yaml');
@@ -50,16 +51,7 @@ describeDocker('run --app-image: an ordinary Express app as containers', () => {
       expect(run.code, run.stderr).toBe(1);
       const json = JSON.parse(run.stdout) as RunJson;
       expect(Object.keys(json.requestsPerBackend).sort()).toEqual(['app-1', 'app-2', 'app-3']);
-      const unexpected = json.resets.filter((r) => !r.expected);
-      const replication = unexpected.filter((r) => r.cause === 'replication');
-      expect(replication.length, run.stdout).toBeGreaterThan(0);
-      for (const verdict of unexpected) expect(['replication', 'unclassified']).toContain(verdict.cause);
-      for (const verdict of replication) {
-        const match = /issued by (app-\d) at step \d+ \(POST \/login\); the request carrying it went to (app-\d)/.exec(verdict.evidence);
-        expect(match, verdict.evidence).not.toBeNull();
-        expect(match![1]).not.toBe(match![2]);
-        expect(verdict.backend).toBe(match![2]);
-      }
+      expectReplicationNamingBothBackends(json.resets);
       expect(await waitForNoMarked(run.marker)).toEqual([]);
       expect(await noContainersLeft()).toEqual([]);
     },

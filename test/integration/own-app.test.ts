@@ -16,6 +16,7 @@ import { renderRunReport } from '../../harness/report/html-report.js';
 import { renderMarkdownSummary } from '../../harness/report/markdown.js';
 import { runCli } from '../helpers/cli.js';
 import { isAlive, waitForNoMarked } from '../helpers/processes.js';
+import { expectReplicationNamingBothBackends } from '../helpers/verdicts.js';
 
 const APP_DIR = join(import.meta.dirname, '..', 'fixtures', 'express-app');
 const SCENARIO = join(APP_DIR, 'login-account.yaml');
@@ -32,18 +33,7 @@ describe('your own app, from a command', () => {
   it('memory store: each reset is replication, naming the backend that issued the id and the one that refused it', async () => {
     const { result, pids } = await runFixture('memory', { SESSION_SECRET: 'one-secret-for-all' });
     expect(result.passed).toBe(false);
-    const unexpected = result.resets.filter((v) => !v.expected);
-    expect(unexpected.length).toBeGreaterThan(0);
-    const replication = unexpected.filter((v) => v.cause === 'replication');
-    expect(replication.length).toBeGreaterThan(0);
-    // Never a wrong cause: what is not replication is unclassified (nothing else can be proven here).
-    for (const verdict of unexpected) expect(['replication', 'unclassified']).toContain(verdict.cause);
-    for (const verdict of replication) {
-      const match = /issued by (app-\d) at step \d+ \(POST \/login\); the request carrying it went to (app-\d)/.exec(verdict.evidence);
-      expect(match, verdict.evidence).not.toBeNull();
-      expect(match![1]).not.toBe(match![2]);
-      expect(verdict.backend).toBe(match![2]);
-    }
+    expectReplicationNamingBothBackends(result.resets);
     // The cookie name was detected from the app's first Set-Cookie.
     expect(result.records.some((r) => r.sessionIdSent !== undefined)).toBe(true);
     // The replicas (and anything they started) are gone with the cluster.
