@@ -42,6 +42,8 @@ export interface ContainerLauncherOptions {
    * second replica is refused; an app that reads PORT needs none.
    */
   port?: number;
+  /** Where each replica's free loopback port comes from (default: one the kernel hands out). */
+  freePort?: () => Promise<number>;
 }
 
 /** GET `url`: resolves with the status, rejects when nothing answers within `timeoutMs`. */
@@ -97,34 +99,51 @@ export function containerLauncher(options: ContainerLauncherOptions): BackendLau
         );
       }
       if (options.port !== undefined) fixedPortTaken = true;
-      const port = options.port ?? (await freePort());
-      const url = `http://127.0.0.1:${port}`;
-      const env: Record<string, string> = {
-        ...spec.env,
-        ...replicaEnv(options.env, spec.name),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        BACKEND_ID: spec.name,
+      // A free port is free when looked at: with host networking another
+      // process may take it before the container binds it. The app then
+      // exits with EADDRINUSE; a new port is tried (never for --app-port).
+      const startOn = (port: number) => {
+        const url = `http://127.0.0.1:${port}`;
+        const env: Record<string, string> = {
+          ...spec.env,
+          ...replicaEnv(options.env, spec.name),
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          BACKEND_ID: spec.name,
+        };
+        if (options.reference) env[BACKEND_CONFIG_ENV] = JSON.stringify(spec.config);
+        return startHostContainer({
+          image: options.image,
+          what: `replica ${spec.name}`,
+          role: 'backend',
+          env,
+          command: options.command,
+          onLine: (line) => spec.onLog(toLogLine(spec.name, line)),
+          startupTimeoutMs,
+          ready: async () => {
+            // Refused: nothing listens on PORT yet — or the app listens elsewhere (a fixed port, or not on 127.0.0.1).
+            const answer = await probe(url + readyPath, budgetShare(1 / 15)).catch((error: Error) => {
+              throw new Error(`GET ${url}${readyPath} (PORT=${port}: the app must listen on 127.0.0.1:$PORT, or pass --app-port): ${error.message}`);
+            });
+            if (answer.status >= 400) throw new Error(`GET ${readyPath} answered ${answer.status}`);
+            // The reference server names itself: proof that this port is this replica's.
+            if (options.reference && answer.backend !== spec.name) throw new Error(`GET ${readyPath} was answered by ${answer.backend ?? 'an unknown server'}, not ${spec.name}`);
+          },
+        });
       };
-      if (options.reference) env[BACKEND_CONFIG_ENV] = JSON.stringify(spec.config);
-      const container = await startHostContainer({
-        image: options.image,
-        what: `replica ${spec.name}`,
-        role: 'backend',
-        env,
-        command: options.command,
-        onLine: (line) => spec.onLog(toLogLine(spec.name, line)),
-        startupTimeoutMs,
-        ready: async () => {
-          // Refused: nothing listens on PORT yet — or the app listens elsewhere (a fixed port, or not on 127.0.0.1).
-          const answer = await probe(url + readyPath, budgetShare(1 / 15)).catch((error: Error) => {
-            throw new Error(`GET ${url}${readyPath} (PORT=${port}: the app must listen on 127.0.0.1:$PORT, or pass --app-port): ${error.message}`);
-          });
-          if (answer.status >= 400) throw new Error(`GET ${readyPath} answered ${answer.status}`);
-          // The reference server names itself: proof that this port is this replica's.
-          if (options.reference && answer.backend !== spec.name) throw new Error(`GET ${readyPath} was answered by ${answer.backend ?? 'an unknown server'}, not ${spec.name}`);
-        },
-      });
+      const nextPort = options.freePort ?? freePort;
+      let port = options.port ?? (await nextPort());
+      let container: Awaited<ReturnType<typeof startHostContainer>>;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          container = await startOn(port);
+          break;
+        } catch (error) {
+          if (options.port !== undefined || attempt >= 3 || !/EADDRINUSE/.test((error as Error).message)) throw error;
+          port = await nextPort();
+        }
+      }
+      const url = `http://127.0.0.1:${port}`;
       return {
         name: spec.name,
         url,

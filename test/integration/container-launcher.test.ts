@@ -3,12 +3,16 @@
  * private engine: the reference image, a crashing image, a missing image.
  * Every case leaves no container of this process behind.
  */
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { expect, test } from 'vitest';
 import { containerLauncher } from '../../harness/backend/container-launcher.js';
 import { referenceImage } from '../../harness/docker/reference-image.js';
 import { OWNER_ID } from '../../harness/docker/watchdog.js';
 import { HarnessError } from '../../harness/errors.js';
 import { budgetShare, timeoutBudgetMs } from '../../harness/util/budget.js';
+import { freePort } from '../../harness/util/net.js';
 import { SESSION_DEFAULTS, type BackendConfig } from '../../servers/config.js';
 import { BASE_IMAGE, describeDocker, dockerCli } from '../helpers/docker.js';
 
@@ -49,6 +53,36 @@ describeDocker('container launcher', () => {
       expect((await fetch(`${backends[1].url}/health`)).status).toBe(200);
     } finally {
       await Promise.all(backends.map((b) => b.stop()));
+    }
+    expect(await ownContainers()).toEqual([]);
+  });
+
+  test('a port taken between choosing it and binding it (EADDRINUSE): the replica starts on another one', async () => {
+    // Host networking: a port free when chosen may be taken before the app binds it.
+    const squatter = createServer().listen(0, '127.0.0.1');
+    await once(squatter, 'listening');
+    const taken = (squatter.address() as AddressInfo).port;
+    const handedOut: number[] = [];
+    const launcher = containerLauncher({
+      image: await referenceImage(),
+      reference: true,
+      freePort: async () => {
+        const port = handedOut.length === 0 ? taken : await freePort();
+        handedOut.push(port);
+        return port;
+      },
+    });
+    try {
+      const backend = await launcher.start(spec(1));
+      try {
+        expect(handedOut.length).toBe(2);
+        expect(backend.url).toBe(`http://127.0.0.1:${handedOut[1]}`);
+        expect((await fetch(`${backend.url}/health`)).headers.get('x-backend')).toBe('app-1');
+      } finally {
+        await backend.stop();
+      }
+    } finally {
+      squatter.close();
     }
     expect(await ownContainers()).toEqual([]);
   });
