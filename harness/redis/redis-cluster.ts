@@ -15,7 +15,7 @@
 import { makeTopologyDir } from './topology-dir.js';
 import type { Keeper } from './provision.js';
 import { topologyStartMs } from './replica-set.js';
-import { NODE_ARGS, newTopologyPassword, describeNodes, infoFields, killNode, pauseNode, startNode, withNode, type StartedRedisTopology, type TopologyNode } from './topology.js';
+import { NODE_ARGS, newTopologyPassword, describeNodes, infoFields, killNode, pauseNode, startNode, withNode, type StartedRedisTopology, type TopologyNode, nodeAddress } from './topology.js';
 import { freePort } from '../util/net.js';
 import { pollUntil } from '../util/wait.js';
 
@@ -86,7 +86,6 @@ export async function startRedisCluster(binary: string, password = newTopologyPa
     throw error;
   }
 
-  const address = (node: TopologyNode) => ({ name: node.name, host: node.host, port: node.port });
   const label = (node: TopologyNode) => `${node.name} (${node.host}:${node.port})`;
   let known: TopologyNode[] = nodes.slice(0, PRIMARIES);
   const describe = () => {
@@ -114,7 +113,7 @@ export async function startRedisCluster(binary: string, password = newTopologyPa
     password,
     nodes,
     primaryUrl: nodes[0].url,
-    backendConfig: ({ waitReplicas, waitTimeoutMs }) => ({ kind: 'cluster', nodes: nodes.map(address), waitReplicas, waitTimeoutMs, password }),
+    backendConfig: ({ waitReplicas, waitTimeoutMs }) => ({ kind: 'cluster', nodes: nodes.map(nodeAddress), waitReplicas, waitTimeoutMs, password }),
     env: () => ({ REDIS_URL: nodes[0].url, REDIS_CLUSTER_NODES: nodes.map((node) => `${node.host}:${node.port}`).join(','), REDIS_PASSWORD: password }),
     async snapshot() {
       const current = await primaries();

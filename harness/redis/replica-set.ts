@@ -23,6 +23,7 @@ import {
   type StartedRedisTopology,
   type TopologyNode,
   type TopologySnapshot,
+  nodeAddress,
 } from './topology.js';
 import type { Keeper } from './provision.js';
 import { timeoutBudgetMs, budgetHint } from '../util/budget.js';
@@ -114,7 +115,6 @@ export async function startReplicaSet(binary: string, replicas: number, password
 export async function startReplicaReads(binary: string, replicas = 1, password = newTopologyPassword()): Promise<StartedRedisTopology> {
   const set = await startReplicaSet(binary, replicas, password);
   const [primary, ...readers] = set.nodes;
-  const address = (node: TopologyNode) => ({ name: node.name, host: node.host, port: node.port });
   return {
     kind: 'replica-reads',
     password,
@@ -122,9 +122,9 @@ export async function startReplicaReads(binary: string, replicas = 1, password =
     primaryUrl: primary.url,
     backendConfig: ({ waitReplicas, waitTimeoutMs }) => ({
       kind: 'replica-reads',
-      nodes: set.nodes.map(address),
-      primary: address(primary),
-      replicas: readers.map(address),
+      nodes: set.nodes.map(nodeAddress),
+      primary: nodeAddress(primary),
+      replicas: readers.map(nodeAddress),
       waitReplicas,
       waitTimeoutMs,
       password,

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { makeTopologyDir, type TopologyDir } from './topology-dir.js';
 import type { Keeper } from './provision.js';
 import { startReplicaSet, topologyStartMs } from './replica-set.js';
-import { killNode, newTopologyPassword, pauseNode, startNode, withNode, type StartedRedisTopology, type TopologyNode } from './topology.js';
+import { killNode, newTopologyPassword, pauseNode, startNode, withNode, type StartedRedisTopology, type TopologyNode, nodeAddress } from './topology.js';
 import { pollUntil } from '../util/wait.js';
 
 export const MASTER_NAME = 'slab';
@@ -86,7 +86,6 @@ export async function startSentinelTopology(binary: string, replicas = 2, passwo
     }
     return undefined;
   };
-  const address = (node: TopologyNode) => ({ name: node.name, host: node.host, port: node.port });
   return {
     kind: 'sentinel',
     password,
@@ -94,7 +93,7 @@ export async function startSentinelTopology(binary: string, replicas = 2, passwo
     primaryUrl: primary.url,
     backendConfig: ({ waitReplicas, waitTimeoutMs }) => ({
       kind: 'sentinel',
-      nodes: set.nodes.map(address),
+      nodes: set.nodes.map(nodeAddress),
       sentinels: sentinels.map((sentinel) => ({ host: sentinel.host, port: sentinel.port })),
       masterName: MASTER_NAME,
       waitReplicas,

@@ -147,6 +147,9 @@ export async function pauseNode(node: TopologyNode, ms: number): Promise<void> {
   }
 }
 
+/** What a backend's store config needs of a node: its name and where it listens. */
+export const nodeAddress = (node: TopologyNode): RedisNodeAddress => ({ name: node.name, host: node.host, port: node.port });
+
 export function describeNodes(primary: TopologyNode | undefined, replicas: readonly TopologyNode[]): TopologySnapshot {
   const label = (node: TopologyNode) => `${node.name} (${node.host}:${node.port})`;
   return {
