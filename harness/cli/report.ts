@@ -71,8 +71,9 @@ export function formatRun(result: RunResult, options: { maxResets?: number; cook
     .map(([cause, count]) => `${cause} ${count}`)
     .join(', ');
   out.push(
-    `session-lab run ${result.scenario}${result.fixed ? ' --fixed' : ''}: ${result.servers} server${result.servers > 1 ? 's' : ''}, store ${result.store}, balancer ${result.balancer}, ${result.users} user${result.users > 1 ? 's' : ''} × ${result.repeat} run${result.repeat > 1 ? 's' : ''}` +
-      (result.faults.length ? `, faults ${result.faults.join(' ')}` : ''),
+    `session-lab run ${result.scenario}${result.fixed ? ' --fixed' : ''}: ${result.servers} server${result.servers > 1 ? 's' : ''}${result.runtime === 'docker' ? ' (containers)' : ''}, store ${result.store}, balancer ${result.balancer}, ${result.users} user${result.users > 1 ? 's' : ''} × ${result.repeat} run${result.repeat > 1 ? 's' : ''}` +
+      (result.faults.length ? `, faults ${result.faults.join(' ')}` : '') +
+      (result.client === 'chromium' ? ', client chromium' : ''),
     '',
     `  requests   ${result.requests} (${perBackend})`,
     `  errors     ${result.errors}`,

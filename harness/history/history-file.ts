@@ -16,6 +16,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { HarnessError } from '../errors.js';
 import type { ClusterEvent, RequestRecord, Topology } from './history.js';
+import type { ClientKind } from '../runner/run.js';
 
 /**
  * Where `--history` goes, checked before anything starts: a path whose
@@ -70,6 +71,8 @@ export interface HistoryRunInfo {
   fixed: boolean;
   users: number;
   seed?: number;
+  /** What sent the requests (`--client`); absent in histories written before it was recorded. */
+  client?: ClientKind;
   /** Epoch ms the run started. */
   started: number;
 }

@@ -36,6 +36,8 @@ export async function diagnoseHistoryFile(file: string): Promise<RunResult> {
     balancer: topology.balancer,
     faults: topology.faults,
     servers: topology.backends.length,
+    runtime: topology.launcher.endsWith('container') ? 'docker' : 'process',
+    client: run?.client ?? 'virtual-user',
     cookieName: topology.cookieName,
     users: run?.users ?? users,
     repeat,

@@ -17,6 +17,7 @@ import { clientAddress, createSiteDispatcher } from '../client/network.js';
 import { VirtualUser, type ClientExchange } from '../client/virtual-user.js';
 import { CHROMIUM_MAX_PASSES, ChromiumUser, startChromiumClients } from '../client/chromium-user.js';
 import type { StartedCluster } from '../cluster.js';
+import type { Runtime } from '../backend/runtime.js';
 import type { Anomaly } from '../consistency/check.js';
 import type { PersonSessions, ResetCause, Verdict } from '../diagnosis/diagnose.js';
 import { HarnessError } from '../errors.js';
@@ -115,6 +116,10 @@ export interface RunResult {
   balancer: string;
   faults: string[];
   servers: number;
+  /** Where the app servers ran: processes or containers (`--runtime`). */
+  runtime: Runtime;
+  /** What sent the requests: virtual users with session-lab's jar, or real Chromium (`--client`). */
+  client: ClientKind;
   /** The session cookie's name (its values appear in reports only as hashes). */
   cookieName: string;
   users: number;
@@ -277,7 +282,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
   // What `session-lab diagnose` needs to settle the file as this run does.
   await out?.write([
     { type: 'topology', ...cluster.history.topology },
-    { type: 'run', scenario: scenario.name, fixed, users, started, ...(cluster.options.seed === undefined ? {} : { seed: cluster.options.seed }) },
+    { type: 'run', scenario: scenario.name, fixed, users, client: clientKind, started, ...(cluster.options.seed === undefined ? {} : { seed: cluster.options.seed }) },
   ]);
   const counted = () => {
     done++;
@@ -472,6 +477,8 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     balancer: cluster.options.balancer,
     faults: [...cluster.options.faults, ...extraFaults],
     servers: cluster.backends.length,
+    runtime: cluster.options.runtime,
+    client: clientKind,
     cookieName: cookieName ?? cluster.options.session.cookieName,
     users,
     repeat: Math.ceil(tally.requests / Math.max(1, users * perRun)),

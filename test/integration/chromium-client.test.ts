@@ -18,7 +18,9 @@ interface JsonVerdict {
 async function verdicts(name: string, client: string) {
   const result = await runCli(['run', name, '--users', '2', '--client', client, '--json']);
   expect(result.stderr).not.toMatch(/Error/);
-  const run = JSON.parse(result.stdout) as { passed: boolean; errors: number; resets: JsonVerdict[] };
+  const run = JSON.parse(result.stdout) as { passed: boolean; errors: number; client: string; resets: JsonVerdict[] };
+  // The result says which client sent the requests: a verdict "confirmed by Chromium" must be Chromium's.
+  expect(run.client).toBe(client);
   return { code: result.code, run, verdicts: run.resets.map(({ user, step, request, cause, expected, evidence }) => ({ user, step, request, cause, expected, evidence })) };
 }
 

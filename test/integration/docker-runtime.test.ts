@@ -75,7 +75,8 @@ describeDocker('--runtime docker', () => {
   test('the CLI: --runtime docker exits as on processes; SIGKILL mid-run leaves no container', async () => {
     const finished = await runCli(['run', 'login-browse', '--runtime', 'docker', '--json']);
     expect(finished.code, finished.stderr).toBe(1);
-    const json = JSON.parse(finished.stdout) as { resets: { cause: string }[] };
+    const json = JSON.parse(finished.stdout) as { runtime: string; resets: { cause: string }[] };
+    expect(json.runtime).toBe('docker');
     expect(json.resets.length).toBeGreaterThan(0);
     expect(new Set(json.resets.map((reset) => reset.cause))).toEqual(new Set(['replication']));
 
