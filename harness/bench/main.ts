@@ -140,7 +140,7 @@ async function memory(): Promise<void> {
     'name: hundred-requests\ndescription: land, log in, then 98 views of the drafts page\nsteps:\n' +
       '  - { method: GET, path: / }\n  - { method: POST, path: /login, json: { user: alice, password: alice-pw } }\n  - { method: GET, path: /drafts, repeat: 98 }\n',
   );
-  const cli = join(PACKAGE_ROOT, 'dist', 'harness', 'cli', 'main.js');
+  const cli = join(PACKAGE_ROOT, 'dist', 'harness', 'cli', 'bundle', 'main.js');
   const history = join(dir, 'history.jsonl');
   const started = performance.now();
   // The live set of a streamed run is flat; without a cap V8 lets garbage

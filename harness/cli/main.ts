@@ -32,6 +32,7 @@ import { formatRun, formatScenarioList, runToJson } from './report.js';
 import { RUNTIMES, type Runtime } from '../backend/runtime.js';
 import { containerLauncher } from '../backend/container-launcher.js';
 import type { BackendLauncher } from '../backend/launcher.js';
+import { mapStack } from '../util/stack-map.js';
 import { COMPARE_FORMATS, compare, formatComparison, type CompareFormat } from '../compare/compare.js';
 
 const USAGE = `session-lab — reproduce and explain web session resets behind a load balancer
@@ -618,7 +619,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = interrupted ? 130 : code;
   },
   (error) => {
-    process.stderr.write(`session-lab: internal error: ${(error as Error).stack ?? error}\n`);
+    process.stderr.write(`session-lab: internal error: ${typeof (error as Error)?.stack === 'string' ? mapStack((error as Error).stack!) : error}\n`);
     process.exitCode = 1;
   },
 );

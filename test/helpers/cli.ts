@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 
-export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'harness', 'cli', 'main.js');
+/** The bin, as users run it: the bundle (one file to load, not ~150 modules). */
+export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'harness', 'cli', 'bundle', 'main.js');
 
 export interface CliResult {
   code: number | null;

@@ -1,0 +1,33 @@
+/**
+ * The two bundles `npm run build` makes from tsc's output in dist/: a process
+ * that loads one file instead of ~150 modules starts with far less CPU, and
+ * the tests start both many times (a backend per server, the CLI per case).
+ *
+ *   dist/servers/app.js       ──▶ dist/servers/bundle/app.js      (each backend process)
+ *   dist/harness/cli/main.js  ──▶ dist/harness/cli/bundle/main.js (the `session-lab` bin)
+ *
+ * The CLI leaves out what it loads lazily, only for the run that needs it
+ * (playwright-core for --client chromium, testcontainers for Docker,
+ * selfsigned for an https front, xmllint-wasm is the tests' only): bundled,
+ * they would be parsed by every run. Chunks keep stable names (no hash) so
+ * a rebuild replaces them instead of leaving old ones for `npm pack`; source
+ * maps lead back to the per-module files in dist/, which is what the CLI's
+ * "internal error" stack trace is mapped through (harness/util/stack-map.ts).
+ */
+import { defineConfig } from 'rolldown';
+
+export default defineConfig([
+  {
+    input: 'dist/servers/app.js',
+    platform: 'node',
+    logLevel: 'silent',
+    output: { dir: 'dist/servers/bundle', format: 'esm' },
+  },
+  {
+    input: { main: 'dist/harness/cli/main.js' },
+    platform: 'node',
+    logLevel: 'silent',
+    external: ['playwright-core', 'testcontainers', 'selfsigned', 'xmllint-wasm'],
+    output: { dir: 'dist/harness/cli/bundle', format: 'esm', sourcemap: true, sourcemapExcludeSources: true, chunkFileNames: '[name].js', cleanDir: true },
+  },
+]);
