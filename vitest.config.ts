@@ -28,12 +28,18 @@ function testFiles(): number {
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 4 * budget,
     hookTimeout: 2 * budget,
     maxWorkers: testFiles(),
     // Integration tests start real processes: in a describe.concurrent file,
     // at most this many tests (each starting its clusters) run at once.
     maxConcurrency: 3,
+    // Unit tests share no state (no sockets, no processes, no env left
+    // changed), so one worker runs them one after another on one module
+    // graph: a fresh process per file would cost more than all their tests.
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false } },
+      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'] } },
+    ],
   },
 });
