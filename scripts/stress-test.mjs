@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, stripVTControlCharacters } from 'node:util';
 
 const ROOT = join(import.meta.dirname, '..');
 const COPY = ['dist', 'harness', 'servers', 'test', 'scenarios', 'docker', 'docs', 'package.json', 'tsconfig.json', 'vitest.config.ts'];
@@ -80,6 +80,17 @@ function makeCopy(index) {
   return dir;
 }
 
+/** The first lines of a failed test's message (the assertion and its values), so a failure under load can be read without re-running it. */
+function why(test) {
+  const message = stripVTControlCharacters(String(test.failureMessages?.[0] ?? ''))
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('at '))
+    .slice(0, 4)
+    .join(' | ');
+  return message ? `\n      ${message.slice(0, 600)}` : '';
+}
+
 /** One suite in its copy: resolves to { passed, total, failed: [names], code }. */
 function suite(dir, label) {
   const report = join(dir, `report-${label}.json`);
@@ -99,7 +110,7 @@ function suite(dir, label) {
         for (const file of json.testResults ?? []) {
           const name = file.name.slice(dir.length + 1);
           if (file.status === 'failed' && !(file.assertionResults ?? []).some((t) => t.status === 'failed')) failed.push(`${name}: ${file.message ?? 'failed to run'}`);
-          for (const test of file.assertionResults ?? []) if (test.status === 'failed') failed.push(`${name} > ${test.fullName}`);
+          for (const test of file.assertionResults ?? []) if (test.status === 'failed') failed.push(`${name} > ${test.fullName}${why(test)}`);
         }
         resolve({ code, total: json.numTotalTests, passedTests: json.numPassedTests, failed, passed: code === 0 && failed.length === 0 });
       } catch {
@@ -125,7 +136,7 @@ for (let run = 1; run <= runs; run++) {
 }
 const green = results.filter((r) => r.passed).length;
 const byTest = new Map();
-for (const name of results.flatMap((r) => r.failed)) byTest.set(name, (byTest.get(name) ?? 0) + 1);
+for (const name of results.flatMap((r) => r.failed.map((failure) => failure.split('\n')[0]))) byTest.set(name, (byTest.get(name) ?? 0) + 1);
 process.stdout.write(`\nsuites passed ${green}/${results.length}, failed ${results.length - green} (${Math.round((Date.now() - started) / 1000)} s)\n`);
 for (const [name, times] of [...byTest].sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${times}× ${name}\n`);
 process.exitCode = green === results.length ? 0 : 1;
