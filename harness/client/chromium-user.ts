@@ -90,14 +90,17 @@ export class ChromiumUser {
       const body = await response.text().catch(() => '');
       const durationMs = elapsed();
       await this.refresh();
+      const readAfterMs = elapsed();
       const exchange: ClientExchange = {
         status: response.status(),
         headers: { ...headers, 'set-cookie': setCookie },
         body,
         cookieSent: sentHeaders.cookie || undefined,
         setCookie,
-        // Chromium does not say which Set-Cookie it refused; the jar after the answer shows what it kept.
+        // Chromium does not say which Set-Cookie it refused; the jar after the answer shows what it kept —
+        // less what may have lapsed before it was read (a short Max-Age on a slow machine): not a refusal.
         refused: setCookie
+          .filter((header) => !mayHaveLapsed(header, readAfterMs))
           .map((header) => header.slice(0, header.indexOf('=')).trim())
           .filter((name) => !this.#cookies.some((c) => c.name === name) && !setCookie.some((h) => h.startsWith(`${name}=;`) || /max-age=0/i.test(h)))
           .map((name) => ({ name, reason: 'not stored by Chromium' })),
@@ -147,6 +150,21 @@ export class ChromiumUser {
   async close(): Promise<void> {
     await this.#context.close().catch(() => undefined);
   }
+}
+
+/**
+ * Whether the cookie a Set-Cookie header made may have run out by the time the jar was read,
+ * `sinceSentMs` after the request left (it was received after that): Max-Age counts from receipt.
+ */
+function mayHaveLapsed(header: string, sinceSentMs: number): boolean {
+  const attributes = header
+    .split(';')
+    .slice(1)
+    .map((a) => a.trim());
+  const maxAge = attributes.find((a) => /^max-age=/i.test(a));
+  if (maxAge) return Number(maxAge.slice(8)) * 1000 <= sinceSentMs;
+  const expires = attributes.find((a) => /^expires=/i.test(a));
+  return expires !== undefined && Date.parse(expires.slice(8)) <= Date.now();
 }
 
 /** Passes (users × repeat) one `--client chromium` run may make: each is a browser profile of its own. */

@@ -35,6 +35,19 @@ export function hashed(value: string): string {
 
 const maybe = (value: string | undefined) => (value === undefined ? undefined : hashed(value));
 
+/**
+ * A cookie value's hash, of the value percent-decoded as a server reads it (the Cookie header's id is
+ * read decoded): so `connect.sid=s%3A…` in a Set-Cookie header, the jar and the Cookie header hash
+ * to the same `#…` as the id the client sent, and a redacted history joins as the run did.
+ */
+function cookieHashed(value: string): string {
+  try {
+    return hashed(decodeURIComponent(value));
+  } catch {
+    return hashed(value);
+  }
+}
+
 /** `a=1; sid=xyz` → `a=#…; sid=#…`. */
 export function redactCookieHeader(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
@@ -42,7 +55,7 @@ export function redactCookieHeader(header: string | undefined): string | undefin
     .split(';')
     .map((pair) => {
       const at = pair.indexOf('=');
-      return at < 0 ? pair : `${pair.slice(0, at)}=${hashed(pair.slice(at + 1).trim())}`;
+      return at < 0 ? pair : `${pair.slice(0, at)}=${cookieHashed(pair.slice(at + 1).trim())}`;
     })
     .join(';');
 }
@@ -53,7 +66,7 @@ export function redactSetCookie(header: string): string {
   const pair = end < 0 ? header : header.slice(0, end);
   const at = pair.indexOf('=');
   if (at < 0) return header;
-  return `${pair.slice(0, at)}=${hashed(pair.slice(at + 1).trim())}${end < 0 ? '' : header.slice(end)}`;
+  return `${pair.slice(0, at)}=${cookieHashed(pair.slice(at + 1).trim())}${end < 0 ? '' : header.slice(end)}`;
 }
 
 export interface Redactor {
@@ -82,7 +95,7 @@ export function createRedactor(secretFields: readonly string[] = []): Redactor {
     }
     return body;
   };
-  const jar = (cookies: JarCookie[]) => cookies.map((cookie) => ({ ...cookie, value: hashed(cookie.value) }));
+  const jar = (cookies: JarCookie[]) => cookies.map((cookie) => ({ ...cookie, value: cookieHashed(cookie.value) }));
   return {
     record: (r) => ({
       ...r,

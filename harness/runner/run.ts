@@ -323,6 +323,9 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     }
     const sessionIdAfter = cookieName ? serverReading(vu.cookieValue(cookieName)) : undefined;
     const proxy = cluster.takeProxyRecord(requestId);
+    // Chromium reports the Cookie header it prepared, but reads its cookie store again when the request
+    // leaves (a cookie that expired meanwhile is not sent): session-lab's own balancer saw the wire.
+    const cookieSent = vu instanceof ChromiumUser && proxy ? proxy.cookieIn : exchange.cookieSent;
     const tap = cluster.takeTapRecord(requestId);
     const servedBy = backendHeader ? header(exchange.headers, backendHeader) : undefined;
     const location = header(exchange.headers, 'location');
@@ -340,8 +343,8 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
       requestId,
       time,
       durationMs: exchange.durationMs,
-      cookieSent: exchange.cookieSent,
-      sessionIdSent: exchange.cookieSent && cookieName ? parseCookie(exchange.cookieSent)[cookieName] : undefined,
+      cookieSent,
+      sessionIdSent: cookieSent && cookieName ? parseCookie(cookieSent)[cookieName] : undefined,
       sessionIdInJar,
       withheld,
       status: exchange.status,
