@@ -58,11 +58,43 @@ interface LostCookie extends Finding {
   issuedHash: string;
   /** The login the lost session carried. */
   user: string | undefined;
+  /** The id the request that lost it carried and replaced on purpose (a login or privilege change destroyed it). */
+  rotatedFrom: string | undefined;
 }
 
 function cookieValue(header: string | undefined, name: string): string | undefined {
   return header ? parseCookie(header)[name] : undefined;
 }
+
+/**
+ * The session cookie answer `r` set, as the jar took it, when it has a lifetime: expiring at the latest
+ * its own Max-Age after the answer arrived (counted from receipt), or at its Expires.
+ */
+function receivedCookie(r: RequestRecord, cookieName: string): JarCookie | undefined {
+  const header = r.setCookie.find((h) => h.trimStart().startsWith(`${cookieName}=`));
+  if (!header) return undefined;
+  const [pair, ...attributes] = header.split(';').map((part) => part.trim());
+  const value = decodeURIComponent(pair.slice(pair.indexOf('=') + 1));
+  const maxAge = attributes.find((a) => /^max-age=/i.test(a));
+  const expires = attributes.find((a) => /^expires=/i.test(a));
+  const at = maxAge ? r.time + r.durationMs + Number(maxAge.slice(8)) * 1000 : expires ? Date.parse(expires.slice(8)) : NaN;
+  if (!value || !Number.isFinite(at)) return undefined;
+  const attribute = (name: string) => attributes.some((a) => a.toLowerCase() === name);
+  return { name: cookieName, value, domain: null, path: '/', secure: attribute('secure'), httpOnly: attribute('httponly'), hostOnly: true, sameSite: 'lax', expires: new Date(at).toISOString() };
+}
+
+/** Request `q` was answered after `from` and before `to` (a send time): its answer came in between. */
+const answeredBetween = (q: RequestRecord, from: number, to: number) => !q.error && q.status !== 0 && q.time + q.durationMs > from && q.time + q.durationMs <= to + 1;
+
+/** Request `r` shows the loss of the session `lost` names: no session, an unknown one, or one without the lost login. */
+const showsLoss = (r: RequestRecord, lost: LostCookie) => {
+  const status = r.sessionStatus;
+  return status === 'created' || status === 'none' || status === 'unknown-id' || (status === 'loaded' && lost.user !== undefined && r.sessionUser !== lost.user);
+};
+
+/** Request `q` loaded a working session (or logged out) without showing the loss: the client carried on. */
+const worksDespite = (q: RequestRecord, lost: LostCookie) =>
+  (q.sessionStatus === 'loaded' || q.sessionStatus === 'destroyed') && !showsLoss(q, lost) && (lost.rotatedFrom === undefined || hashOf(q.sessionIdSent) !== lost.rotatedFrom);
 
 export function diagnose(history: History): Verdict[] {
   // Apps that do not report their sessions are read off the wire instead (black-box.ts).
@@ -80,6 +112,7 @@ export function diagnose(history: History): Verdict[] {
   // Pass 2: each browser's requests in step order, each judged by the id it carried.
   for (const sequence of sequences(history.requests)) {
     let pending: LostCookie | undefined;
+    /** The last session cookie the jar was seen holding: kept when a later view lacks it because it lapsed. */
     let previousJarCookie: JarCookie | undefined;
     /** The request whose answer put the jar's session cookie there. */
     let cookieSource: RequestRecord | undefined;
@@ -107,21 +140,23 @@ export function diagnose(history: History): Verdict[] {
       const { sent: sentTrace, inJar: jarTrace } = traceAt.get(r) ?? {};
       // A session ended on purpose before this request was answered is not reset again.
       const endedBefore = (trace: SessionTrace | undefined) => (trace?.ended && trace.ended.time <= r.time + r.durationMs ? trace.ended : undefined);
-      const cookieLapsed = !inJar && previousJarCookie?.expires !== null && previousJarCookie?.expires !== undefined && Date.parse(previousJarCookie.expires) <= r.time;
+      // The jar's cookie ran out on the client's clock: before the request left, or — when no browser rule
+      // withheld it — before the answer came (a browser may send a request a while after it was issued).
+      const lapsedAt = previousJarCookie?.expires ? Date.parse(previousJarCookie.expires) : undefined;
+      const cookieLapsed = lapsedAt !== undefined && (lapsedAt <= r.time || (inJar !== undefined && !r.withheld && lapsedAt <= r.time + r.durationMs));
+      // Answers arrive in their own order: a lost Set-Cookie followed (in arrival) by an answer that loaded
+      // a working session left no trace, whichever request was sent first (concurrent requests).
+      if (pending && sequence.some((q) => q !== r && answeredBetween(q, pending!.after, r.time) && worksDespite(q, pending!))) pending = undefined;
       // The effect of a lost Set-Cookie: a later request without the id it should have carried.
-      const lostEffect =
-        pending !== undefined &&
-        sentAfter(r, pending.after) &&
-        sent !== pending.issuedHash &&
-        (status === 'created' || status === 'none' || status === 'unknown-id' || (status === 'loaded' && pending.user !== undefined && r.sessionUser !== pending.user));
+      const lostEffect = pending !== undefined && sentAfter(r, pending.after) && sent !== pending.issuedHash && showsLoss(r, pending);
 
       if (lostEffect) {
         verdict(pending!);
         pending = undefined;
       } else if (!sent && (status === 'created' || status === 'none')) {
-        if (inJar && !endedBefore(jarTrace)) {
+        if (inJar && !endedBefore(jarTrace) && !cookieLapsed) {
           verdict({ cause: 'transmission', facts: r.withheld ? { kind: 'withheld-by-client', rule: r.withheld } : { kind: 'not-sent', session: inJar, url: r.url } });
-        } else if (cookieLapsed) {
+        } else if (cookieLapsed && !(inJar && endedBefore(jarTrace))) {
           const expiredAt = Date.parse(previousJarCookie!.expires!);
           const attribute = lifetimeAttribute(cookieSource, cookieName, previousJarCookie!.value);
           verdict({
@@ -134,6 +169,8 @@ export function diagnose(history: History): Verdict[] {
               expiredAtMs: expiredAt - runStart,
               request: describe(r),
               requestAtMs: r.time - runStart,
+              // It ran out while the request was on its way: the browser sent it later, without the cookie.
+              ...(expiredAt > r.time ? { answeredAtMs: r.time + r.durationMs - runStart } : {}),
               backend: r.backend,
             },
           });
@@ -201,14 +238,27 @@ export function diagnose(history: History): Verdict[] {
       // What the backend meant the client to hold from now on, and whether it got there.
       const backendHash = r.backendSessionHash;
       if (status !== 'destroyed' && backendHash && backendHash !== sent && !delivered(r, cookieName, backendHash)) {
-        pending = { ...lostSetCookie(context, r, backendHash), after: r.time + r.durationMs, issuedHash: backendHash, user: r.sessionUser };
+        const rotatedFrom = status === 'loaded' ? sent : undefined;
+        pending = { ...lostSetCookie(context, r, backendHash), after: r.time + r.durationMs, issuedHash: backendHash, user: r.sessionUser, rotatedFrom };
       } else if (pending && sentAfter(r, pending.after) && (status === 'loaded' || status === 'destroyed')) {
         // The client carries on with a session that works, or the user logged out: the lost one left no trace.
         pending = undefined;
       }
       const jarCookie = r.jarAfter.find((c) => c.name === cookieName);
       if (jarCookie && r.setCookie.some((h) => h.trimStart().startsWith(`${cookieName}=${jarCookie.value}`))) cookieSource = r;
-      previousJarCookie = jarCookie;
+      // (Unless a concurrent answer of this browser set the cookie meanwhile: then that answer changed the jar.)
+      const concurrentSet = sequence.some(
+        (q) => q !== r && q.time + q.durationMs >= r.time && q.time + q.durationMs <= r.time + r.durationMs + 1 && q.setCookie.some((h) => h.trimStart().startsWith(`${cookieName}=`)),
+      );
+      const received = !jarCookie && backendHash && !concurrentSet && delivered(r, cookieName, backendHash) ? receivedCookie(r, cookieName) : undefined;
+      if (received) {
+        // Received and kept, yet gone from the jar by the time it was read: its own Max-Age or Expires ran out meanwhile.
+        previousJarCookie = received;
+        cookieSource = r;
+      } else if (!(!jarCookie && lapsedAt !== undefined && lapsedAt <= r.time + r.durationMs && !r.setCookie.some((h) => h.trimStart().startsWith(`${cookieName}=`)))) {
+        // (A view without the cookie because it lapsed meanwhile keeps the last one seen: the next request is judged by it.)
+        previousJarCookie = jarCookie;
+      }
     }
   }
   return verdicts;

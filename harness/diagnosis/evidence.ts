@@ -37,7 +37,19 @@ export type Evidence =
   | { kind: 'withheld-by-client'; rule: string }
   | { kind: 'not-sent'; session: string; url: string }
   /** The jar's cookie expired (counted from receipt) before the request. */
-  | { kind: 'cookie-expired'; cookie: string; lifetime: string; receivedAtStep?: number; receivedAtMs?: number; expiredAtMs: number; request: string; requestAtMs: number; backend: string | undefined }
+  | {
+      kind: 'cookie-expired';
+      cookie: string;
+      lifetime: string;
+      receivedAtStep?: number;
+      receivedAtMs?: number;
+      expiredAtMs: number;
+      request: string;
+      requestAtMs: number;
+      /** Set when it expired after the request was issued and before its answer: the browser sent it later. */
+      answeredAtMs?: number;
+      backend: string | undefined;
+    }
   | { kind: 'destroyed'; backend: string | undefined; session: string; request: string }
   /** The backend expired it, with what it measured and the limit it applied. */
   | { kind: 'server-expired'; limit?: 'idle' | 'absolute'; measuredMs?: number; limitMs?: number; backend: string | undefined; session: string; request: string }
@@ -61,8 +73,11 @@ export type Evidence =
   | ({ kind: 'routed-elsewhere'; routedTo: string | undefined; store: 'memory'; loss?: EventFact; repinnedFrom?: string } & Created)
   | ({ kind: 'cut-off'; cutStep: number; cutRequest: string; loss: EventFact } & Created)
   | { kind: 'ttl-ran-out'; session: string; ttlMs: number; lastWriteStep: number; sinceWriteMs: number; goneByMs: number; before?: EventFact; readsNotRefreshing?: number; cookieLifetime?: string }
+  /** The server's idle limit (since the session's last visit) or absolute limit (since login) ran out before the session was lost or asked for. */
+  | { kind: 'limit-ran-out'; limit: 'idle' | 'absolute'; limitMs: number; session: string; sinceStep: number; sinceMs: number; goneByMs: number; before?: EventFact }
   | ({ kind: 'store-lost'; loss: EventFact; aliveUntilMs: number } & Created)
-  | ({ kind: 'ttl-or-loss'; ttlMs: number; aliveUntilMs: number; goneByMs: number; loss: EventFact } & Created)
+  /** `ttlMs` is the limit's length; `limit` names it when it is not the store TTL. */
+  | ({ kind: 'ttl-or-loss'; ttlMs: number; limit?: 'idle' | 'absolute'; aliveUntilMs: number; goneByMs: number; loss: EventFact } & Created)
   | ({ kind: 'store-forgot'; where: string; sinceWriteMs: number; ttlMs: number } & Created)
   /** The backend refused the cookie's signature (X-Session-Rejected: signature): a secret of its own. */
   | { kind: 'signature-rejected'; session: string; issuedBy: string | undefined; issuedAtStep: number | undefined; backend: string; intact: boolean }
@@ -108,6 +123,9 @@ export function renderEvidence(e: Evidence): string {
       return `the jar held ${label(e.session)} but the client did not send it to ${e.url}`;
     case 'cookie-expired': {
       const received = e.receivedAtStep !== undefined && e.receivedAtMs !== undefined ? `, received with step ${e.receivedAtStep} ${at(e.receivedAtMs)}` : '';
+      if (e.answeredAtMs !== undefined) {
+        return `the ${e.cookie} cookie (${e.lifetime}${received}) expired in the client ${at(e.expiredAtMs)}, after ${e.request} was issued ${at(e.requestAtMs)} and before its answer ${at(e.answeredAtMs)}: no browser rule withheld it, the browser sent the request once it had expired, so ${e.backend} got no session cookie`;
+      }
       return `the ${e.cookie} cookie (${e.lifetime}${received}) expired in the client ${at(e.expiredAtMs)}, before ${e.request} ${at(e.requestAtMs)}, so ${e.backend} got no session cookie`;
     }
     case 'destroyed':
@@ -165,12 +183,19 @@ export function renderEvidence(e: Evidence): string {
       if (e.cookieLifetime) parts.push(`the cookie (${e.cookieLifetime}) outlived it`);
       return parts.join('; ');
     }
+    case 'limit-ran-out': {
+      const what =
+        e.limit === 'idle'
+          ? `idle limit ${exact(e.limitMs)} ran out: ${label(e.session)} was last used at step ${e.sinceStep}, ${exact(e.sinceMs)} before this request (gone by ${exact(e.goneByMs)})`
+          : `absolute limit ${exact(e.limitMs)} since login ran out: ${label(e.session)} was logged in at step ${e.sinceStep}, ${exact(e.sinceMs)} before this request (gone by ${exact(e.goneByMs)})`;
+      return e.before ? `${what}; it was over before ${event(e.before)}, which found nothing of it to lose` : what;
+    }
     case 'store-lost': {
       const where = e.loss.kind === 'redis-restarted' ? ', and every session in it was lost' : ' and its sessions were in memory';
-      return `${created(e)}; ${event(e.loss)}${where}, while ${label(e.session)} was alive (its TTL ran to ${exact(e.aliveUntilMs)} at least)`;
+      return `${created(e)}; ${event(e.loss)}${where}, while ${label(e.session)} was alive (no time limit of its — TTL, idle, absolute — could end it before ${exact(e.aliveUntilMs)})`;
     }
     case 'ttl-or-loss':
-      return `${created(e)}; its TTL of ${exact(e.ttlMs)} ended between ${exact(e.aliveUntilMs)} and ${exact(e.goneByMs)}, and ${event(e.loss)}, within that window: the history cannot tell which ended it`;
+      return `${created(e)}; its ${e.limit === 'idle' ? 'idle limit' : e.limit === 'absolute' ? 'absolute limit (since login)' : 'TTL'} of ${exact(e.ttlMs)} ended between ${exact(e.aliveUntilMs)} and ${exact(e.goneByMs)}, and ${event(e.loss)}, within that window: the history cannot tell which ended it`;
     case 'signature-rejected':
       return e.issuedBy && e.issuedBy !== e.backend
         ? `${label(e.session)} issued by ${e.issuedBy} at step ${e.issuedAtStep}; the request carrying it reached ${e.backend}${e.intact ? ' intact (the balancer forwarded the cookie as sent)' : ''}, which rejected its signature (X-Session-Rejected: signature): ${e.backend} signs cookies with a secret other than ${e.issuedBy}'s (configuration not replicated)`

@@ -16,6 +16,50 @@ const ttlWindow = (context: DiagnosisContext, trace: SessionTrace) => ({
   expiredBy: trace.lastWriteTo + context.session.ttlMs,
 });
 
+/** A limit of the server's that ends a session: its store TTL, the idle limit since its last write, the absolute limit since login. */
+interface Limit {
+  limit: 'ttl' | 'idle' | 'absolute';
+  ms: number;
+  aliveUntil: number;
+  expiredBy: number;
+}
+
+/**
+ * When the session's time was up, by every limit the topology records: certainly alive before
+ * `aliveUntil` (the earliest any limit could have ended it), certainly over by `expiredBy` (the
+ * earliest any limit certainly ended it), and the limit that did. The idle clock restarts at each
+ * load, which the server writes (idle limit on), so the last write is the last visit.
+ */
+function lifetime(context: DiagnosisContext, trace: SessionTrace): Limit {
+  const { ttlMs, idleTimeoutMs, absoluteTimeoutMs } = context.session;
+  const limits: Limit[] = [{ limit: 'ttl', ms: ttlMs, ...ttlWindow(context, trace) }];
+  if (idleTimeoutMs > 0) limits.push({ limit: 'idle', ms: idleTimeoutMs, aliveUntil: trace.lastWriteFrom + idleTimeoutMs, expiredBy: trace.lastWriteTo + idleTimeoutMs });
+  if (absoluteTimeoutMs > 0 && trace.login) {
+    limits.push({ limit: 'absolute', ms: absoluteTimeoutMs, aliveUntil: trace.login.from + absoluteTimeoutMs, expiredBy: trace.login.to + absoluteTimeoutMs });
+  }
+  const first = limits.reduce((a, b) => (b.expiredBy < a.expiredBy ? b : a));
+  return { ...first, aliveUntil: Math.min(...limits.map((l) => l.aliveUntil)) };
+}
+
+/** The time was up by a limit before `r` left (or before `before`, a store loss, happened). */
+function timeRanOut(context: DiagnosisContext, r: RequestRecord, trace: SessionTrace, hash: string, life: Limit, before?: EventFact): Finding {
+  if (life.limit === 'ttl') return ttlRanOut(context, r, trace, hash, before);
+  const since = life.limit === 'idle' ? { step: trace.lastWriteStep, at: trace.lastWriteTo } : { step: trace.login!.step, at: trace.login!.to };
+  return {
+    cause: 'expiry',
+    facts: {
+      kind: 'limit-ran-out',
+      limit: life.limit,
+      limitMs: life.ms,
+      session: hash,
+      sinceStep: since.step,
+      sinceMs: r.time - since.at,
+      goneByMs: life.expiredBy - context.runStart,
+      ...(before ? { before } : {}),
+    },
+  };
+}
+
 function ttlRanOut(context: DiagnosisContext, r: RequestRecord, trace: SessionTrace, hash: string, before?: EventFact): Finding {
   const { session, runStart } = context;
   return {
@@ -41,13 +85,14 @@ export function unknownIdFinding(context: DiagnosisContext, r: RequestRecord, ha
   const created = { session: hash, createdOn: trace.backend, createdAtStep: trace.step, createdBy: trace.request };
   // An event counts if it came before the answer: the request may have left before it and arrived after.
   const answered = r.time + r.durationMs;
-  const { aliveUntil, expiredBy } = ttlWindow(context, trace);
+  const life = lifetime(context, trace);
+  const { aliveUntil, expiredBy } = life;
   /** Something that happened to `backend` in (from, to]: a kill, restart, exit or drain. */
   const backendEvent = (backend: string, from: number, to: number) => history.events.find((e) => e.backend === backend && losesBackend(e.kind) && e.time > from && e.time <= to);
 
   if (perProcessStore && r.backend && !trace.heldBy.has(r.backend)) {
     // Dead by its TTL before this request left: no backend could have loaded it.
-    if (r.time >= expiredBy) return ttlRanOut(context, r, trace, hash);
+    if (r.time >= expiredBy) return timeRanOut(context, r, trace, hash, life);
     // Where it lived is gone: a sticky or hashed client moved, or round-robin as ever.
     const lost = [...trace.heldBy].map((b) => backendEvent(b, trace.lastWriteFrom - 1, answered)).find((e) => e !== undefined);
     return {
@@ -86,15 +131,24 @@ export function unknownIdFinding(context: DiagnosisContext, r: RequestRecord, ha
       : history.events.find((e) => e.kind === 'redis-restarted' && e.time > trace.lastWriteFrom - 1 && e.time <= answered);
   if (loss) {
     // Which came first: the TTL's end or the loss? Only a live session is lost by a restart.
-    if (loss.time >= expiredBy) return ttlRanOut(context, r, trace, hash, eventFact(context, loss));
+    if (loss.time >= expiredBy) return timeRanOut(context, r, trace, hash, life, eventFact(context, loss));
     if (loss.time < aliveUntil) return { cause: 'replication', facts: { kind: 'store-lost', ...created, loss: eventFact(context, loss), aliveUntilMs: aliveUntil - runStart } };
     return {
       cause: 'unclassified',
-      facts: { kind: 'ttl-or-loss', ...created, ttlMs: context.session.ttlMs, aliveUntilMs: aliveUntil - runStart, goneByMs: expiredBy - runStart, loss: eventFact(context, loss) },
+      facts: {
+        kind: 'ttl-or-loss',
+        ...created,
+        ttlMs: life.ms,
+        ...(life.limit !== 'ttl' ? { limit: life.limit } : {}),
+        aliveUntilMs: aliveUntil - runStart,
+        goneByMs: expiredBy - runStart,
+        loss: eventFact(context, loss),
+      },
     };
   }
   // No loss recorded: the TTL is the one explanation, if it could have run out by the time the store was asked.
-  if (answered >= aliveUntil) return ttlRanOut(context, r, trace, hash);
+  // (An idle or absolute limit would have been reported as expired by the backend that still had it.)
+  if (answered >= ttlWindow(context, trace).aliveUntil) return ttlRanOut(context, r, trace, hash);
   const where = perProcessStore ? `${r.backend ?? 'an unknown backend'}'s own memory` : 'the shared store';
   return { cause: 'unclassified', facts: { kind: 'store-forgot', ...created, where, sinceWriteMs: r.time - trace.lastWriteTo, ttlMs: context.session.ttlMs } };
 }

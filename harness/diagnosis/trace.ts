@@ -21,6 +21,8 @@ export interface SessionTrace {
   readsSinceWrite: number;
   /** The login the session carried in the backend's last answer about it. */
   user: string | undefined;
+  /** The request that logged in (kept across new ids, as the server keeps its login time): the absolute limit counts from it. */
+  login?: { from: number; to: number; step: number };
   /** The session was ended on purpose: destroyed by a logout, replaced by a new id (regenerate), or expired by its backend. */
   ended?: { how: 'logout' | 'rotated' | 'expired'; time: number; answered: number; step: number; request: string };
 }
@@ -85,6 +87,10 @@ export function traceSessions(history: History): Map<RequestRecord, TraceView> {
       traces.set(hash, trace);
     }
     trace.heldBy.add(r.backend);
+    if (!trace.login && r.sessionUser && r.sessionStatus !== 'store-error') {
+      // Logged in here, or carried over from the id this request replaced (a regenerate keeps the login time).
+      trace.login = (carried?.user === r.sessionUser ? carried.login : undefined) ?? { from: r.time, to: r.time + r.durationMs, step: r.step };
+    }
     if (r.sessionStatus !== 'store-error') trace.user = r.sessionUser;
     if (r.storeWrite === 'set' || r.storeWrite === 'touch') {
       trace.lastWriteFrom = r.time;
