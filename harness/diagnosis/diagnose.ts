@@ -137,7 +137,7 @@ export function diagnose(history: History): Verdict[] {
       const status = r.sessionStatus;
       const sent = hashOf(r.sessionIdSent);
       const inJar = hashOf(r.sessionIdInJar);
-      const { sent: sentTrace, inJar: jarTrace } = traceAt.get(r) ?? {};
+      const { sent: sentTrace, inJar: jarTrace, sentLogout } = traceAt.get(r) ?? {};
       // A session ended on purpose before this request was answered is not reset again.
       const endedBefore = (trace: SessionTrace | undefined) => (trace?.ended && trace.ended.time <= r.time + r.durationMs ? trace.ended : undefined);
       // The jar's cookie ran out on the client's clock: before the request left, or — when no browser rule
@@ -209,9 +209,12 @@ export function diagnose(history: History): Verdict[] {
             );
           } else if (!ended) {
             const finding = unknownIdFinding(context, r, sent, sentTrace);
+            // Nothing else explains the miss, and the user's own logout of this id left before this
+            // request was answered (concurrent requests): the logout got there first. Nothing was reset.
+            const loggedOutMeanwhile = finding.cause === 'unclassified' && sentLogout !== undefined && sentLogout.time <= r.time + r.durationMs;
             // The store forgot it while the client still held the cookie: say how long the cookie was to live.
             const attribute = finding.facts.kind === 'ttl-ran-out' ? lifetimeAttribute(cookieSource, cookieName, r.sessionIdSent!) : undefined;
-            verdict(attribute && finding.facts.kind === 'ttl-ran-out' ? { ...finding, facts: { ...finding.facts, cookieLifetime: attribute } } : finding);
+            if (!loggedOutMeanwhile) verdict(attribute && finding.facts.kind === 'ttl-ran-out' ? { ...finding, facts: { ...finding.facts, cookieLifetime: attribute } } : finding);
           }
           // Ended by a logout, by its backend's expiry, or replaced by a new id this browser then lost
           // (reported where the loss showed): that request already said so.

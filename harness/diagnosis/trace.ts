@@ -27,10 +27,23 @@ export interface SessionTrace {
   ended?: { how: 'logout' | 'rotated' | 'expired'; time: number; answered: number; step: number; request: string };
 }
 
+/** When a request that carried an id got it destroyed (a logout): sent at `time`. */
+export interface Logout {
+  time: number;
+  step: number;
+  request: string;
+}
+
 /** The traces of the id a request sent and the id its jar held, as they stood when it was sent. */
 export interface TraceView {
   sent?: SessionTrace;
   inJar?: SessionTrace;
+  /**
+   * The first logout of the id this request sent, whenever it was sent — also
+   * after this request left: concurrent requests of one user (a logout while
+   * an add is on its way) reach the store in any order.
+   */
+  sentLogout?: Logout;
 }
 
 export const describe = (r: RequestRecord) => `${r.method} ${r.path}`;
@@ -50,6 +63,7 @@ const copy = (trace: SessionTrace | undefined) => trace && { ...trace, heldBy: n
 export function traceSessions(history: History): Map<RequestRecord, TraceView> {
   const traces = new Map<string, SessionTrace>();
   const views = new Map<RequestRecord, TraceView>();
+  const logouts = new Map<string, Logout>();
   for (const r of [...history.requests].sort((a, b) => a.time - b.time)) {
     const sent = hashOf(r.sessionIdSent);
     const inJar = hashOf(r.sessionIdInJar);
@@ -66,6 +80,7 @@ export function traceSessions(history: History): Map<RequestRecord, TraceView> {
             ? 'rotated'
             : undefined;
     // The first end counts, but a logout the user asked for later is what ended it for them.
+    if (sent && r.sessionStatus === 'destroyed' && !logouts.has(sent)) logouts.set(sent, { time: r.time, step: r.step, request: describe(r) });
     if (carried && endedHow && (!carried.ended || (endedHow === 'logout' && carried.ended.how !== 'logout'))) {
       carried.ended = { how: endedHow, time: r.time, answered: r.time + r.durationMs, step: r.step, request: describe(r) };
     }
@@ -100,6 +115,10 @@ export function traceSessions(history: History): Map<RequestRecord, TraceView> {
     } else {
       trace.readsSinceWrite++;
     }
+  }
+  for (const [r, view] of views) {
+    const logout = logouts.get(hashOf(r.sessionIdSent) ?? '');
+    if (logout) view.sentLogout = logout;
   }
   return views;
 }

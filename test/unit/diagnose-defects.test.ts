@@ -181,3 +181,29 @@ describe('5. every time and limit in evidence comes from recorded values', () =>
     expect(ms(measured)).toBeGreaterThan(ms(limit));
   });
 });
+
+describe('3c. a logout racing a request of the same user', () => {
+  // Sent before the logout, answered after it: the add reached the store after the logout's destroy.
+  const race = (store: 'redis' | 'memory', addBackend: string, logoutAt: number) =>
+    diagnose(
+      history(store, [
+        { step: 1, request: 'GET /', backend: 'app-1', session: 'created', issued: A, at: 0 },
+        { step: 2, request: 'POST /login', backend: 'app-1', session: 'loaded', jar: A, issued: B, user: 'alice', at: 20 },
+        { step: 3, request: 'POST /cart/items', backend: addBackend, session: 'unknown-id', jar: B, issued: C, at: 100, duration: 600, after: C },
+        { step: 4, request: 'POST /logout', backend: 'app-1', session: 'destroyed', jar: B, cookie: 'cleared', write: 'destroy', at: logoutAt, duration: 20, resetExpected: 'code', after: null },
+      ]),
+    ).map((v) => [v.step, v.cause, v.expected]);
+
+  test('shared store: the logout left while the add was on its way and got there first — one reset, the logout', () => {
+    expect(race('redis', 'app-2', 200)).toEqual([[4, 'code', true]]);
+  });
+  test('memory: the add went to a backend that never had the session — replication, logout or not', () => {
+    expect(race('memory', 'app-2', 200)).toEqual([
+      [3, 'replication', false],
+      [4, 'code', true],
+    ]);
+  });
+  test('a logout sent after the add was answered explains nothing about it', () => {
+    expect(race('redis', 'app-2', 800)[0]).toEqual([3, 'unclassified', false]);
+  });
+});
