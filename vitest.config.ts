@@ -26,6 +26,9 @@ function testFiles(): number {
   return Math.max(1, Math.min(4, Math.floor(2 * idleCores)));
 }
 
+/** Test files that need a process of their own (see `projects` below). */
+const OWN_PROCESS = ['app-image-cli', 'app-image-express', 'container-launcher', 'docker-engine', 'docker-runtime', 'redis-container', 'redis'].map((name) => `test/integration/${name}.test.ts`);
+
 export default defineConfig({
   test: {
     testTimeout: 4 * budget,
@@ -34,12 +37,19 @@ export default defineConfig({
     // Integration tests start real processes: in a describe.concurrent file,
     // at most this many tests (each starting its clusters) run at once.
     maxConcurrency: 3,
-    // Unit tests share no state (no sockets, no processes, no env left
-    // changed), so one worker runs them one after another on one module
-    // graph: a fresh process per file would cost more than all their tests.
+    // Most files need no fresh process: a worker runs them one after another
+    // on one module graph (a fresh fork re-imports the harness and its
+    // dependencies, ~0.3 s of CPU per unit file and ~0.85 s per integration
+    // file). Safe for them because none leaves shared state changed: the
+    // budget is set only by budget.test.ts, which restores it; sharedRun's
+    // runs are read-only; the live children the harness kills on exit are
+    // each stopped by the test that started them. The files that use Docker
+    // or change DOCKER_HOST keep a process each: the harness keeps one Docker
+    // client and one container owner label per process, and those tests count
+    // "their" containers and expect the engine they point DOCKER_HOST at.
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false } },
-      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'] } },
+      { extends: true, test: { name: 'shared-workers', include: ['test/**/*.test.ts'], exclude: OWN_PROCESS, isolate: false } },
+      { extends: true, test: { name: 'own-process', include: OWN_PROCESS } },
     ],
   },
 });
