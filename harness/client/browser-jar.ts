@@ -13,6 +13,8 @@
  * - Past 180 cookies on one registrable domain, the oldest are evicted down
  *   to 150 (Chromium's kDomainMaxCookies / kDomainPurgeCookies); tough-cookie
  *   has no limit.
+ * - A SameSite=None cookie without Secure is refused, over http and https
+ *   alike (Chromium since M80, RFC 6265bis §5.6 step 18); tough-cookie keeps it.
  */
 import { Cookie, getPublicSuffix, type CookieJar } from 'tough-cookie';
 
@@ -40,6 +42,7 @@ const registrable = (domain: string | null) => (domain ? (getPublicSuffix(domain
  * when the jar ignored it; throws what tough-cookie throws for a cookie it rejects.
  */
 export function storeLikeChromium(jar: CookieJar, cookie: Cookie, url: string, now: number): Cookie | undefined {
+  if (cookie.sameSite?.toLowerCase() === 'none' && !cookie.secure) throw new Error('SameSite=None without Secure (Chromium refuses it)');
   const stored = jar.setCookieSync(expiryFromReceipt(cookie, now), url, { now: new Date(now) });
   if (!stored) return undefined;
   stored.creation = new Date(now);

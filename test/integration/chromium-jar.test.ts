@@ -106,6 +106,17 @@ describe('the virtual user sends what Chromium sends', () => {
     expect(jar).toEqual(chromium);
   });
 
+  test('SameSite=None without Secure is refused, over http and over https; with Secure it is kept', async () => {
+    const { chromium, jar } = await both([
+      set('http', 'site.test', 'lax=1', 'nn=1; SameSite=None'),
+      probe('http site.test', 'http', 'site.test'),
+      set('https', 'site.test', 'tnn=1; SameSite=None', 'snn=1; SameSite=None; Secure'),
+      probe('https site.test', 'https', 'site.test'),
+    ]);
+    expect(chromium).toEqual({ 'http site.test': 'lax=1', 'https site.test': 'lax=1; snn=1' });
+    expect(jar).toEqual(chromium);
+  });
+
   test('Domain and Path matching', async () => {
     const { chromium, jar } = await both([
       set('http', 'site.test', 'host=1', 'dom=1; Domain=site.test', 'foreign=1; Domain=other.test', 'sub=1; Domain=sub.site.test'),

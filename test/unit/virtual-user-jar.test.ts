@@ -130,6 +130,14 @@ describe('client policies', () => {
     expect(exchange.refused).toEqual([{ name: 'big', reason: 'cookie over 4096 bytes ignored (RFC 6265bis)' }]);
   });
 
+  test('a SameSite=None cookie without Secure is refused, saying why, as Chromium refuses it', async () => {
+    const user = new VirtualUser(agent);
+    answer('https://shop.example.test', '/', ['sid=abc; Path=/; SameSite=None', 'ok=1; Path=/; SameSite=None; Secure']);
+    const exchange = await user.send({ method: 'GET', url: 'https://shop.example.test/' });
+    expect(user.contents().map((c) => c.name)).toEqual(['ok']);
+    expect(exchange.refused).toEqual([{ name: 'sid', reason: 'rejected by the jar: SameSite=None without Secure (Chromium refuses it)' }]);
+  });
+
   test('Secure cookies go to http://localhost as in current browsers, and not under the strict rule', async () => {
     for (const [secureOnLocal, expected] of [
       [true, 'sid=abc'],
