@@ -179,7 +179,7 @@ async function memory(): Promise<void> {
 async function suite(): Promise<void> {
   const timing = await timeSuite();
   console.log(
-    `5. npm test (build + vitest): ${timing.seconds.toFixed(1)} s wall, ${timing.passed ? 'passed' : 'FAILED'} (${timing.summary || 'no summary'}); ` +
+    `5. npm test (build + vitest): ${timing.seconds.toFixed(1)} s wall${timing.cpuSeconds === undefined ? '' : `, ${timing.cpuSeconds.toFixed(1)} s of CPU (user + sys)`}, ${timing.passed ? 'passed' : 'FAILED'} (${timing.summary || 'no summary'}); ` +
       `load average ${timing.loadBefore.toFixed(1)} before, ${timing.loadAfter.toFixed(1)} after on ${cpus().length} cores (target ≤ 60 s on an idle machine)`,
   );
 }
