@@ -85,10 +85,11 @@ function why(test) {
   const message = stripVTControlCharacters(String(test.failureMessages?.[0] ?? ''))
     .split('\n')
     .map((line) => line.trim())
-    .filter((line) => line && !line.startsWith('at '))
-    .slice(0, 4)
-    .join(' | ');
-  return message ? `\n      ${message.slice(0, 600)}` : '';
+    .filter(Boolean);
+  // The assertion and its values, then where in the test file it failed.
+  const where = message.find((line) => line.startsWith('at ') && line.includes('.test.ts'));
+  const text = [...message.filter((line) => !line.startsWith('at ')).slice(0, 4), ...(where ? [where] : [])].join(' | ');
+  return text ? `\n      ${text.slice(0, 600)}` : '';
 }
 
 /** One suite in its copy: resolves to { passed, total, failed: [names], code }. */

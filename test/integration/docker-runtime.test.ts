@@ -57,9 +57,12 @@ describeDocker('--runtime docker', () => {
     expect(docker.result.events.map((e) => e.kind)).toContain('backend-paused');
     expect(docker.result.resets).toEqual([]);
     expect(docker.result.errors).toBe(0);
+    // Which expectation failed, if one did (a bare passed=false says nothing on a CI log).
+    expect(docker.result.failures).toEqual([]);
     expect(docker.result.passed).toBe(true);
     const processes = await loginBrowse('redis', 'process', { faults });
     expect(processes.result.resets).toEqual([]);
+    expect(processes.result.failures).toEqual([]);
     expect(processes.result.passed).toBe(true);
     expect(await containersOf(process.pid)).toEqual([]);
   });
