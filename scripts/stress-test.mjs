@@ -140,4 +140,5 @@ const byTest = new Map();
 for (const name of results.flatMap((r) => r.failed.map((failure) => failure.split('\n')[0]))) byTest.set(name, (byTest.get(name) ?? 0) + 1);
 process.stdout.write(`\nsuites passed ${green}/${results.length}, failed ${results.length - green} (${Math.round((Date.now() - started) / 1000)} s)\n`);
 for (const [name, times] of [...byTest].sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${times}× ${name}\n`);
-process.exitCode = green === results.length ? 0 : 1;
+// Exit now: the busy loops would keep this process (and themselves) alive forever; exit runs cleanup().
+process.exit(green === results.length ? 0 : 1);
