@@ -37,6 +37,9 @@ export default defineConfig({
     // Integration tests start real processes: in a describe.concurrent file,
     // at most this many tests (each starting its clusters) run at once.
     maxConcurrency: 3,
+    // Assertion messages show the values (chai cuts them at 40 characters:
+    // "expected [ { user: +0, run: +0, …(3) } ]" told a stress run nothing).
+    chaiConfig: { truncateThreshold: 600 },
     // Most files need no fresh process: a worker runs them one after another
     // on one module graph (a fresh fork re-imports the harness and its
     // dependencies, ~0.3 s of CPU per unit file and ~0.85 s per integration

@@ -17,6 +17,7 @@ import type { Readable } from 'node:stream';
 import { HarnessError } from '../errors.js';
 import { budgetHint, budgetShare } from '../util/budget.js';
 import { dockerClient, hasImage, lastLines } from './engine.js';
+import { freeze } from './freeze.js';
 import { ensureWatchdog, ownerLabels } from './watchdog.js';
 
 const LABEL_KEY = 'session-lab.container';
@@ -128,7 +129,7 @@ export async function startHostContainer(options: HostContainerOptions): Promise
     stop: (graceSeconds = 2) => (stopping ??= remove(graceSeconds)),
     kill: () => (stopping ??= remove(undefined)),
     async pause(ms: number) {
-      await handle.pause();
+      await freeze(() => handle.pause());
       try {
         await new Promise((resolve) => setTimeout(resolve, ms));
       } finally {
