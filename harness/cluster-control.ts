@@ -13,7 +13,7 @@ export interface ClusterControl {
   readonly backendNames: readonly string[];
   /** SIGKILL a backend: its memory sessions are gone and the front stops sending to it. */
   killBackend(name: string, fault?: string): Promise<void>;
-  /** Stop a backend and start a new one in its place: up again, its memory sessions gone. */
+  /** Stop a backend and start a new one in its place, its memory sessions gone: out of rotation until the new one is ready (`backend-up`). One action at a time per backend. */
   restartBackend(name: string, fault?: string): Promise<void>;
   /** Take a backend out of rotation (new requests go elsewhere) or put it back. */
   drainBackend(name: string, drained: boolean, fault?: string): void;

@@ -13,7 +13,8 @@ import { ClusterSchema } from './scenario/schema.js';
 import { randomBytes } from 'node:crypto';
 import { SESSION_DEFAULTS, type SessionSettings } from '../servers/config.js';
 import type { BackendLogLine, StartedBackend } from './backend/backend-process.js';
-import { backendEnv, type BackendLauncher, type BackendSpec } from './backend/launcher.js';
+import { backendEnv, type BackendLauncher } from './backend/launcher.js';
+import { Replicas } from './backend/replicas.js';
 import { referenceLauncherFor, RUNTIMES, type Runtime } from './backend/runtime.js';
 import { commandLauncher, validateApp, type AppCommand } from './backend/command-launcher.js';
 import { makeCertificate } from './balancer/certificate.js';
@@ -24,7 +25,6 @@ import { isRealBalancer, REAL_BALANCER_NAMES } from './balancer/real-front.js';
 import { BALANCER_NAMES } from './balancer/strategies.js';
 import { isSeed, MAX_SEED, newSeed } from './util/seeded.js';
 import type { ProxyRecord, TlsMaterial } from './balancer/proxy.js';
-import type { BalancerTarget } from './balancer/strategy.js';
 import type { Site } from './client/network.js';
 import type { ClusterControl } from './cluster-control.js';
 import { HarnessError } from './errors.js';
@@ -306,89 +306,5 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
   } catch (error) {
     await stop();
     throw error;
-  }
-}
-
-/**
- * The app servers of one cluster and the front's view of them (targets):
- * started through the launcher, and killed, restarted or drained by faults.
- * A backend that exits on its own is taken out of rotation and recorded.
- */
-class Replicas {
-  readonly backends: StartedBackend[] = [];
-  readonly targets: BalancerTarget[] = [];
-  /** Set once the cluster stops: exits from then on are expected. */
-  stopped = false;
-  readonly #specs = new Map<string, BackendSpec>();
-  readonly #expectedExits = new Set<StartedBackend>();
-
-  constructor(
-    readonly launcher: BackendLauncher,
-    readonly recordEvent: (event: Omit<ClusterEvent, 'time'>) => void,
-  ) {}
-
-  async startAll(specs: BackendSpec[]): Promise<void> {
-    for (const spec of specs) this.#specs.set(spec.name, spec);
-    const started = await Promise.allSettled(specs.map((spec) => this.#startOne(spec)));
-    for (const result of started) if (result.status === 'fulfilled') this.backends.push(result.value);
-    const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failed) throw failed.reason;
-    this.targets.push(...this.backends.map((backend, index) => ({ name: backend.name, url: backend.url, index, up: true, inFlight: 0 })));
-  }
-
-  async #startOne(spec: BackendSpec): Promise<StartedBackend> {
-    const backend = await this.launcher.start(spec);
-    void backend.exited.then(() => {
-      const target = this.targets.find((t) => t.name === backend.name);
-      // A backend that exits on its own (or is killed) takes no more requests.
-      if (target && target.url === backend.url) target.up = false;
-      if (!this.stopped && !this.#expectedExits.delete(backend)) this.recordEvent({ kind: 'backend-exited', backend: backend.name });
-    });
-    return backend;
-  }
-
-  #find(name: string) {
-    const index = this.backends.findIndex((backend) => backend.name === name);
-    if (index < 0) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `backend: expected one of ${this.backends.map((b) => b.name).join(', ')}, got ${JSON.stringify(name)}`);
-    return { index, backend: this.backends[index], target: this.targets.find((t) => t.name === name)! };
-  }
-
-  async kill(name: string, fault?: string): Promise<void> {
-    const { backend, target } = this.#find(name);
-    // Recorded when it goes down, before the process is reaped: requests from then on see it gone.
-    target.up = false;
-    this.recordEvent({ kind: 'backend-killed', backend: name, fault, detail: `${name} killed (SIGKILL)` });
-    this.#expectedExits.add(backend);
-    await backend.kill();
-  }
-
-  async restart(name: string, fault?: string): Promise<void> {
-    const { index, backend, target } = this.#find(name);
-    target.up = false;
-    this.recordEvent({ kind: 'backend-restarted', backend: name, fault, detail: `${name} restarted (a new process; its memory is empty)` });
-    this.#expectedExits.add(backend);
-    await backend.stop();
-    const fresh = await this.#startOne(this.#specs.get(name)!);
-    this.backends[index] = fresh;
-    target.url = fresh.url;
-    target.up = true;
-  }
-
-  async pause(name: string, ms: number, fault?: string): Promise<void> {
-    const { backend } = this.#find(name);
-    if (!backend.pause) throw new HarnessError('SLAB_ERR_OPTION_INVALID', `${fault ?? 'pause-backend'}: backends started by the ${this.launcher.kind} launcher cannot be paused`);
-    this.recordEvent({ kind: 'backend-paused', backend: name, fault, detail: `${name} frozen for ${ms} ms` });
-    await backend.pause(ms);
-  }
-
-  drain(name: string, drained: boolean, fault?: string): void {
-    const { target } = this.#find(name);
-    target.up = !drained;
-    this.recordEvent({ kind: drained ? 'backend-drained' : 'backend-undrained', backend: name, fault, detail: `${name} ${drained ? 'taken out of rotation' : 'back in rotation'}` });
-  }
-
-  async stopAll(): Promise<void> {
-    this.stopped = true;
-    await Promise.all(this.backends.map((backend) => backend.stop()));
   }
 }

@@ -164,6 +164,8 @@ export interface ClusterEvent {
     | 'backend-exited'
     | 'backend-killed'
     | 'backend-restarted'
+    // A restarted backend's new process is ready and in rotation again (backend/replicas.ts).
+    | 'backend-up'
     | 'backend-drained'
     | 'backend-paused'
     | 'backend-undrained'
