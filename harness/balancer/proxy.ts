@@ -63,6 +63,8 @@ interface InFlight {
   started: number;
   faults: readonly CookieFault[];
   choice: Choice | undefined;
+  /** The URL the request went to: a restart may have moved the target since. */
+  url: string | undefined;
 }
 
 type Req = BalancerRequest<InFlight>;
@@ -129,7 +131,7 @@ class Balancer {
 
   handle(scheme: Scheme, req: Req, res: ServerResponse): void {
     const faults = this.#actingFaults(req);
-    const entry: InFlight = { record: newRecord(req, scheme), started: performance.now(), faults, choice: undefined };
+    const entry: InFlight = { record: newRecord(req, scheme), started: performance.now(), faults, choice: undefined, url: undefined };
     // Settled here (a rejection, none up) or by the engine's end, error or abort.
     req.slab = entry;
     const rejection = faults.length ? this.#apply(entry, (fault) => fault.onRequest?.(req)) : undefined;
@@ -156,7 +158,8 @@ class Balancer {
       else req.headers.cookie = cookie;
     }
     overwriteForwarded(req, scheme);
-    this.engine.web(req, res, choice.target.url);
+    entry.url = choice.target.url;
+    this.engine.web(req, res, entry.url);
   }
 
   #pick(req: IncomingMessage): Choice | undefined {
@@ -194,9 +197,10 @@ class Balancer {
 
   #onError(error: Error, req: Req, res: ServerResponse): void {
     const message = (error as NodeJS.ErrnoException).code ?? error.message;
-    // Passive health check: a refused connection means the backend is gone.
+    // Passive health check: a refused connection means the backend is gone —
+    // unless a restart put a new process behind the target since this request left.
     const target = req.slab?.choice?.target;
-    if (target && message === 'ECONNREFUSED') target.up = false;
+    if (target && message === 'ECONNREFUSED' && target.url === req.slab?.url) target.up = false;
     // Once the head is out the client got the backend's status, cut short; before, the balancer's 502.
     this.finish(req, res.headersSent ? res.statusCode : 502, message);
     if (!res.headersSent && !res.destroyed) jsonAnswer(res, 502, `balancer: backend unreachable (${message})`);

@@ -12,7 +12,7 @@ import { makeCertificate } from '../../harness/balancer/certificate.js';
 import { ENGINE_NAMES, type EngineName } from '../../harness/balancer/engine/engine.js';
 import { REQUEST_ID_HEADER, startBalancer, type ProxyRecord, type StartBalancerOptions, type StartedBalancer } from '../../harness/balancer/proxy.js';
 import { createStrategy } from '../../harness/balancer/strategies.js';
-import type { BalancerTarget } from '../../harness/balancer/strategy.js';
+import type { BalancerTarget, BalancingStrategy } from '../../harness/balancer/strategy.js';
 import { STICKY_COOKIE } from '../../harness/balancer/sticky-cookie.js';
 import { parseFault } from '../../harness/fault/faults.js';
 import { pollUntil } from '../../harness/util/wait.js';
@@ -149,6 +149,25 @@ describe.each(ENGINE_NAMES)('balancer on the %s engine', (engine: EngineName) =>
     const next = await request(`${front.url}/`);
     expect(next.statusCode).toBe(503);
     await next.body.text();
+  });
+
+  test('a refusal from a process a restart has already replaced does not take the new one out', async () => {
+    const fresh = await backend('app-1');
+    const targets = targetsOf({ name: 'app-1', url: `http://127.0.0.1:${await closedPort()}` });
+    // The restart swaps the target to its new process while this request is on its way to the old one.
+    const swapping: BalancingStrategy = {
+      name: 'swap-after-pick',
+      pick: (_req, up) => {
+        queueMicrotask(() => (up[0].url = fresh.url));
+        return { target: up[0] };
+      },
+    };
+    const { balancer: front, records } = await balancer({ targets, strategy: swapping });
+    const response = await request(`${front.url}/`);
+    expect(response.statusCode).toBe(502);
+    await response.body.text();
+    expect(records[0]).toMatchObject({ backend: 'app-1', error: 'ECONNREFUSED' });
+    expect(targets[0].up).toBe(true);
   });
 
   test('a backend that closes the connection without answering is a 502', async () => {
