@@ -28,6 +28,18 @@ export default defineConfig([
     platform: 'node',
     logLevel: 'silent',
     external: ['playwright-core', 'testcontainers', 'selfsigned', 'xmllint-wasm'],
-    output: { dir: 'dist/harness/cli/bundle', format: 'esm', sourcemap: true, sourcemapExcludeSources: true, chunkFileNames: '[name].js', cleanDir: true },
+    // The lazy chunks import what they share with main.js from main.js itself, not from a second file.
+    preserveEntrySignatures: 'allow-extension',
+    output: {
+      dir: 'dist/harness/cli/bundle',
+      format: 'esm',
+      sourcemap: true,
+      sourcemapExcludeSources: true,
+      chunkFileNames: '[name].js',
+      cleanDir: true,
+      // Everything main.ts imports statically (what checks the input) stays in main.js, one file;
+      // what it import()s once the input is good becomes chunks next to it.
+      codeSplitting: { groups: [{ name: 'main', tags: ['$initial'] }] },
+    },
   },
 ]);

@@ -18,7 +18,7 @@ import { Replicas } from './backend/replicas.js';
 import { referenceLauncherFor, RUNTIMES, type Runtime } from './backend/runtime.js';
 import { commandLauncher, validateApp, type AppCommand } from './backend/command-launcher.js';
 import { makeCertificate } from './balancer/certificate.js';
-import { DEFAULT_ENGINE, ENGINE_NAMES, type EngineName } from './balancer/engine/engine.js';
+import { ENGINE_NAMES, type EngineName } from './balancer/engine/engine.js';
 import { isEngineName } from './balancer/engine/engines.js';
 import { checkFront, startFront, type FrontName, type StartedFront } from './balancer/front.js';
 import { isRealBalancer, REAL_BALANCER_NAMES } from './balancer/real-front.js';
@@ -28,13 +28,14 @@ import type { ProxyRecord, TlsMaterial } from './balancer/proxy.js';
 import type { Site } from './client/network.js';
 import type { ClusterControl } from './cluster-control.js';
 import { HarnessError } from './errors.js';
+import { CLUSTER_DEFAULTS } from './cluster-defaults.js';
 import { isScheduledFault, parseFault } from './fault/faults.js';
 import type { CookieFault } from './fault/fault.js';
 import type { ClusterEvent, History, TapRecord } from './history/history.js';
 import type { ProvisionedRedis } from './redis/provision.js';
 import { provisionStore, type ProvisionedStore, type StoreKind } from './store/provision-store.js';
 
-export { STORE_KINDS, type StoreKind } from './store/provision-store.js';
+export { STORE_KINDS, type StoreKind } from './store/store-kinds.js';
 
 export interface ClusterOptions {
   /** Number of app servers. */
@@ -76,17 +77,7 @@ export interface ClusterOptions {
   seed?: number;
 }
 
-export const CLUSTER_DEFAULTS = {
-  servers: 3,
-  store: 'memory',
-  balancer: 'round-robin',
-  https: false,
-  site: 'shop.example.test',
-  recordBackendLog: true,
-  recordProxyHistory: true,
-  runtime: 'process',
-  proxyEngine: DEFAULT_ENGINE,
-} as const satisfies Partial<ClusterOptions>;
+export { CLUSTER_DEFAULTS } from './cluster-defaults.js';
 
 export interface ResolvedClusterOptions {
   servers: number;

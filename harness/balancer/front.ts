@@ -9,17 +9,12 @@ import type { CookieFault } from '../fault/fault.js';
 import type { TapRecord } from '../history/history.js';
 import type { EngineName } from './engine/engine.js';
 import { startBalancer, type ProxyRecord, type TlsMaterial } from './proxy.js';
-import { checkRealFront, isRealBalancer, REAL_BALANCER_NAMES, startRealFront, type RealBalancerName } from './real-front.js';
-import { BALANCER_NAMES, createStrategy, type BalancerName } from './strategies.js';
+import { isRealBalancer, type FrontName } from './names.js';
+import { checkRealFront, startRealFront } from './real-front.js';
+import { createStrategy } from './strategies.js';
 import type { BalancerTarget } from './strategy.js';
 
-/** Every balancer by its command-line name: session-lab's own strategies, then nginx and HAProxy (real-front.ts). */
-export const FRONT_NAMES: readonly FrontName[] = [...BALANCER_NAMES, ...REAL_BALANCER_NAMES];
-export type FrontName = BalancerName | RealBalancerName;
-
-export function isFrontName(name: string): name is FrontName {
-  return (FRONT_NAMES as readonly string[]).includes(name);
-}
+export { FRONT_NAMES, isFrontName, type FrontName } from './names.js';
 
 export interface FrontOptions {
   /** The balancer as the user named it (--balancer). */

@@ -26,13 +26,9 @@ import { haproxy } from './haproxy.js';
 import { nginx, NGINX_FAULT_CONFIGS } from './nginx.js';
 import type { TlsMaterial } from './proxy.js';
 import type { BalancerTarget } from './strategy.js';
+import type { RealBalancerName } from './names.js';
 
-export const REAL_BALANCER_NAMES = ['nginx', 'nginx:ip-hash', 'nginx:least-conn', 'nginx:hash-cookie', 'haproxy', 'haproxy:source', 'haproxy:cookie-insert', 'haproxy:leastconn'] as const;
-export type RealBalancerName = (typeof REAL_BALANCER_NAMES)[number];
-
-export function isRealBalancer(name: string): name is RealBalancerName {
-  return (REAL_BALANCER_NAMES as readonly string[]).includes(name);
-}
+export { isRealBalancer, REAL_BALANCER_NAMES, type RealBalancerName } from './names.js';
 
 /** What a template's placeholders are filled from. */
 export interface RenderContext {

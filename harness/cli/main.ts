@@ -7,33 +7,40 @@
  * environment (Redis, Docker); 130 interrupted.
  */
 import { parseArgs } from 'node:util';
+// Only what checks the input is loaded up front: a bad flag or a missing file is refused
+// before anything that starts, runs, diagnoses or reports is even parsed (those are the
+// dynamic import()s below; rolldown makes them chunks next to main.js).
 import { ENGINE_NAMES, type EngineName } from '../balancer/engine/engine.js';
-import { BALANCER_NAMES } from '../balancer/strategies.js';
-import { FRONT_NAMES, type FrontName } from '../balancer/front.js';
-import { isRealBalancer, REAL_BALANCER_NAMES } from '../balancer/real-front.js';
-import { SEED_REPLAYS } from '../balancer/strategies.js';
+import { BALANCER_NAMES, FRONT_NAMES, isRealBalancer, REAL_BALANCER_NAMES, SEED_REPLAYS, type FrontName } from '../balancer/names.js';
 import { MAX_SEED, newSeed } from '../util/seeded.js';
-import { CLUSTER_DEFAULTS, STORE_KINDS, startCluster, type ClusterOptions, type StartedCluster, type StoreKind } from '../cluster.js';
+import type { ClusterOptions, StartedCluster } from '../cluster.js';
+import { CLUSTER_DEFAULTS } from '../cluster-defaults.js';
+import { STORE_KINDS, type StoreKind } from '../store/store-kinds.js';
 import { HarnessError, isHarnessError } from '../errors.js';
-import { CLIENT_KINDS, checkClientKind, RUN_DEFAULTS, runScenario, type ClientKind, type RunProgress } from '../runner/run.js';
+import { CLIENT_KINDS, checkClientKind, RUN_DEFAULTS, type ClientKind } from '../runner/run-options.js';
+import type { RunProgress } from '../runner/run.js';
 import { validateFault, FAULT_USAGE } from '../fault/faults.js';
-import { builtInScenarioNames, loadScenario } from '../scenario/load.js';
+import { builtInScenarioNames, locateScenario } from '../scenario/locate.js';
+import type { LoadedScenario } from '../scenario/load.js';
 import { planRun } from '../scenario/plan.js';
-import { runDemo } from './demo.js';
 import { prepareHistoryFile } from '../history/history-file.js';
 import { parseDuration } from '../util/duration.js';
 import { parseBudget, setTimeoutBudget, timeoutBudgetMs } from '../util/budget.js';
 import { validateApp, type AppCommand } from '../backend/command-launcher.js';
 import { expressServerApp } from '../backend/express-server.js';
-import { connectTarget } from '../target/target.js';
-import { checkOutputs, writeCompareOutputs, writeRunOutputs } from './outputs.js';
-import { diagnoseHistoryFile } from '../runner/diagnose-file.js';
-import { formatRun, formatScenarioList, runToJson } from './report.js';
+import { checkOutputs } from './output-check.js';
 import { RUNTIMES, type Runtime } from '../backend/runtime.js';
 import { containerLauncher } from '../backend/container-launcher.js';
 import type { BackendLauncher } from '../backend/launcher.js';
 import { mapStack } from '../util/stack-map.js';
-import { COMPARE_FORMATS, compare, formatComparison, type CompareFormat } from '../compare/compare.js';
+import { COMPARE_FORMATS, type CompareFormat } from '../compare/formats.js';
+
+/** A scenario read and validated: the YAML parser and the schema are loaded only for a file that exists. */
+async function loadScenario(nameOrPath: string): Promise<LoadedScenario> {
+  const file = locateScenario(nameOrPath);
+  const { loadScenarioFile } = await import('../scenario/load.js');
+  return loadScenarioFile(file);
+}
 
 const USAGE = `session-lab — reproduce and explain web session resets behind a load balancer
 
@@ -185,7 +192,7 @@ function choiceFlag<T extends string>(name: string, value: string | undefined, c
 }
 
 export async function withCluster<T>(options: ClusterOptions, use: (cluster: StartedCluster) => Promise<T>): Promise<T> {
-  const starting = startCluster(options);
+  const starting = import('../cluster.js').then(({ startCluster }) => startCluster(options));
   active.add(starting);
   try {
     const cluster = await starting;
@@ -384,7 +391,7 @@ async function commandRun(args: string[]): Promise<number> {
   const seed = integerFlag('seed', values.seed, 0, MAX_SEED);
   if (seed !== undefined && values.target !== undefined) throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--seed: not with --target (the running system routes requests itself), got both');
   const outputs = { report: values.report, junit: values.junit, summary: values.summary };
-  const scenario = loadScenario(positionals[0]);
+  const scenario = await loadScenario(positionals[0]);
   checkOutputs(outputs);
   const plan = planRun(scenario, { fixed: values.fixed, cluster: { ...cliCluster, seed }, faults });
   const own = ownAppFlags(values, plan.cluster.app);
@@ -415,8 +422,15 @@ async function commandRun(args: string[]): Promise<number> {
   }
   // --app-image replaces the scenario's own app block, as every flag wins over the scenario.
   const app = appLauncher ? undefined : (own.app ?? (own.cookieName && clusterOptions.app ? { ...clusterOptions.app, cookieName: own.cookieName } : clusterOptions.app));
-  const start = own.target ? async <T>(_: ClusterOptions, use: (cluster: StartedCluster) => Promise<T>) => use(connectTarget({ url: own.target!, cookieName: own.cookieName })) : withCluster;
+  const start = own.target
+    ? async <T>(_: ClusterOptions, use: (cluster: StartedCluster) => Promise<T>) => {
+        const { connectTarget } = await import('../target/target.js');
+        return use(connectTarget({ url: own.target!, cookieName: own.cookieName }));
+      }
+    : withCluster;
 
+  // The input is good: now load what runs the scenario and reports on it.
+  const [{ runScenario }, { formatRun, runToJson }, { writeRunOutputs }] = await Promise.all([import('../runner/run.js'), import('./report.js'), import('./outputs.js')]);
   return start({ ...clusterOptions, app, ...(appLauncher && { launcher: appLauncher }) }, async (cluster) => {
     const progress = progressLine();
     const result = await runScenario(cluster, scenario, {
@@ -486,7 +500,7 @@ async function commandCompare(args: string[]): Promise<number> {
   const faults = listFlag<string>('faults', values.faults, undefined, ['none']);
   for (const fault of faults) if (fault !== 'none') validateFault(fault, '--faults');
   const format = choiceFlag<CompareFormat>('format', values.format, COMPARE_FORMATS) ?? 'table';
-  const scenario = loadScenario(values.scenario);
+  const scenario = await loadScenario(values.scenario);
   const outputs = { report: values.report, summary: values.summary };
   checkOutputs(outputs);
   const total = stores.length * balancers.length * faults.length;
@@ -497,6 +511,7 @@ async function commandCompare(args: string[]): Promise<number> {
   for (const balancer of balancers) if (given !== undefined && !isRealBalancer(balancer)) checkSeedHolds(balancer, 64, integerFlag('users', values.users, 1, 100_000) ?? 10);
   if (unseeded.length < balancers.length) note(`seed ${seed} (replay: --seed ${seed})`);
   let done = 0;
+  const [{ compare, formatComparison }, { writeCompareOutputs }] = await Promise.all([import('../compare/compare.js'), import('./outputs.js')]);
   const rows = await compare(scenario, {
     stores,
     balancers,
@@ -565,12 +580,26 @@ async function commandDiagnose(args: string[]): Promise<number> {
   }
   const outputs = { report: values.report, junit: values.junit, summary: values.summary };
   checkOutputs(outputs);
+  const [{ diagnoseHistoryFile }, { formatRun, runToJson }, { writeRunOutputs }] = await Promise.all([
+    import('../runner/diagnose-file.js'),
+    import('./report.js'),
+    import('./outputs.js'),
+  ]);
   const result = await diagnoseHistoryFile(positionals[0]);
   const { cookieName } = result;
   if (values.json) process.stdout.write(`${JSON.stringify(runToJson(result))}\n`);
   else process.stdout.write(`${formatRun(result, { cookieName })}\n`);
   writeRunOutputs(result, cookieName, outputs, `session-lab diagnose ${args.join(' ')}`, note);
   return result.passed ? 0 : 1;
+}
+
+/** `session-lab scenarios`: the built-in scenarios, one line each. */
+async function commandScenarios(): Promise<number> {
+  const { formatScenarioList } = await import('./report.js');
+  const scenarios = [];
+  for (const name of builtInScenarioNames()) scenarios.push(await loadScenario(name));
+  process.stdout.write(`${formatScenarioList(scenarios)}\n`);
+  return 0;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -585,11 +614,10 @@ export async function main(argv: string[]): Promise<number> {
         return await commandDiagnose(rest);
       case 'scenarios':
         parseArgs({ args: rest, options: {} });
-        process.stdout.write(`${formatScenarioList(builtInScenarioNames().map((name) => loadScenario(name)))}\n`);
-        return 0;
+        return await commandScenarios();
       case 'demo':
         parseArgs({ args: rest, options: {} });
-        return await runDemo(withCluster, interrupt.signal);
+        return await (await import('./demo.js')).runDemo(withCluster, interrupt.signal);
       case undefined:
       case 'help':
       case '--help':

@@ -4,41 +4,16 @@
  * Actions sets it, `$GITHUB_STEP_SUMMARY` (appended to, as GitHub expects).
  * Each destination is checked before anything starts, so a typo costs no run.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CompareRow } from '../compare/compare.js';
-import { HarnessError } from '../errors.js';
 import type { RunResult } from '../runner/run.js';
 import { renderCompareReport, renderRunReport, writeReport } from '../report/html-report.js';
 import { renderJunit } from '../report/junit.js';
 import { renderMarkdownComparison, renderMarkdownSummary } from '../report/markdown.js';
+import { writable, type OutputFlags } from './output-check.js';
 
-export interface OutputFlags {
-  report?: string;
-  junit?: string;
-  summary?: string;
-}
-
-function writable(flag: string, file: string, write: (path: string) => void): void {
-  try {
-    write(resolve(file));
-  } catch (error) {
-    throw new HarnessError(
-      'SLAB_ERR_OPTION_INVALID',
-      `--${flag}: cannot write ${JSON.stringify(file)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); expected a writable path`,
-      {
-        cause: error,
-      },
-    );
-  }
-}
-
-/** Fails at once (exit 2) for a destination that cannot be written. */
-export function checkOutputs(flags: OutputFlags): void {
-  if (flags.report !== undefined) writable('report', flags.report, (dir) => mkdirSync(dir, { recursive: true }));
-  if (flags.junit !== undefined) writable('junit', flags.junit, (file) => writeFileSync(file, ''));
-  if (flags.summary !== undefined) writable('summary', flags.summary, (file) => writeFileSync(file, ''));
-}
+export { checkOutputs, type OutputFlags } from './output-check.js';
 
 function stepSummary(markdown: string, flags: OutputFlags, note: (line: string) => void): void {
   if (flags.summary !== undefined) writable('summary', flags.summary, (file) => writeFileSync(file, markdown));

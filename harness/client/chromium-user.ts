@@ -167,8 +167,7 @@ function mayHaveLapsed(header: string, sinceSentMs: number): boolean {
   return expires !== undefined && Date.parse(expires.slice(8)) <= Date.now();
 }
 
-/** Passes (users × repeat) one `--client chromium` run may make: each is a browser profile of its own. */
-export const CHROMIUM_MAX_PASSES = 64;
+export { CHROMIUM_MAX_PASSES } from '../runner/run-options.js';
 
 /** One headless Chromium for a run, reaching the site by name on the cluster's ports. */
 export async function startChromiumClients(site: Site): Promise<{ open(): Promise<ChromiumUser>; stop(): Promise<void> }> {

@@ -17,6 +17,7 @@ import { table } from '../util/table.js';
 import { newSeed } from '../util/seeded.js';
 import { isRealBalancer } from '../balancer/real-front.js';
 import type { Scenario } from '../scenario/schema.js';
+import type { CompareFormat } from './formats.js';
 
 export interface CompareOptions {
   stores: StoreKind[];
@@ -161,8 +162,7 @@ function round(value: number): number {
   return Math.round(value * 10) / 10;
 }
 
-export const COMPARE_FORMATS = ['table', 'markdown', 'json', 'csv'] as const;
-export type CompareFormat = (typeof COMPARE_FORMATS)[number];
+export { COMPARE_FORMATS, type CompareFormat } from './formats.js';
 
 const COLUMNS: { title: string; value: (row: CompareRow) => string | number; right?: boolean }[] = [
   { title: 'store', value: (r) => r.store },

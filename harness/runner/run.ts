@@ -15,7 +15,8 @@ import { REQUEST_ID_HEADER } from '../balancer/proxy.js';
 import { formatRequestId } from '../balancer/request-identity.js';
 import { clientAddress, createSiteDispatcher } from '../client/network.js';
 import { VirtualUser, type ClientExchange } from '../client/virtual-user.js';
-import { CHROMIUM_MAX_PASSES, ChromiumUser, startChromiumClients } from '../client/chromium-user.js';
+import { ChromiumUser, startChromiumClients } from '../client/chromium-user.js';
+import { checkClientKind, RUN_DEFAULTS, type ClientKind } from './run-options.js';
 import type { StartedCluster } from '../cluster.js';
 import type { Runtime } from '../backend/runtime.js';
 import type { Anomaly } from '../consistency/check.js';
@@ -103,10 +104,7 @@ const BODY_LIMIT = 4096;
 /** Passes per user when a run is bounded by time or count only. */
 const OPEN_ENDED_REPEAT = 1_000_000_000;
 
-export const RUN_DEFAULTS = { users: 1, repeat: 1, concurrency: 64 } as const;
-
-export const CLIENT_KINDS = ['virtual-user', 'chromium'] as const;
-export type ClientKind = (typeof CLIENT_KINDS)[number];
+export { CLIENT_KINDS, checkClientKind, RUN_DEFAULTS, type ClientKind } from './run-options.js';
 
 export interface RunResult {
   scenario: string;
@@ -187,24 +185,6 @@ function serverReading(value: string | undefined): string | undefined {
     return decodeURIComponent(value);
   } catch {
     return value;
-  }
-}
-
-/** Refuses, as bad input, a run the chosen client cannot make: Chromium runs a few passes of a client that accepts cookies. */
-export function checkClientKind(kind: ClientKind, run: { users: number; repeat: number; openEnded: boolean; client: ScenarioClient; scenario: string }): void {
-  if (kind !== 'chromium') return;
-  const { users, repeat, openEnded, client, scenario } = run;
-  if (openEnded || users * repeat > CHROMIUM_MAX_PASSES) {
-    throw new HarnessError(
-      'SLAB_ERR_OPTION_INVALID',
-      `client chromium: expected at most ${CHROMIUM_MAX_PASSES} users × repeat and no --duration/--requests, got ${openEnded ? 'an open-ended run' : `${users} × ${repeat}`}`,
-    );
-  }
-  if (client.cookies === 'refuse' || client.secureOnLocal === false) {
-    throw new HarnessError(
-      'SLAB_ERR_OPTION_INVALID',
-      `client chromium: scenario ${scenario} needs a client that ${client.cookies === 'refuse' ? 'refuses cookies' : 'withholds Secure cookies on localhost'}; expected the default client`,
-    );
   }
 }
 

@@ -1,12 +1,11 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, extname, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { HarnessError } from '../errors.js';
-import { SCENARIOS_DIR } from '../util/paths.js';
+import { EXTENSIONS, locateScenario } from './locate.js';
 import { dataDepth, MAX_ALIAS_COUNT, MAX_NESTING, MAX_PROBLEMS_SHOWN, MAX_SCENARIO_BYTES, nestingDepth, quote } from './limits.js';
 import { ScenarioSchema, type Scenario } from './schema.js';
 
-const EXTENSIONS = ['.yaml', '.yml', '.json'];
 
 export interface LoadedScenario extends Scenario {
   /** The file it came from. */
@@ -126,31 +125,12 @@ export function loadScenarioFile(file: string): LoadedScenario {
   return parseScenario(data, file);
 }
 
-/** The built-in scenario names, from scenarios/. */
-export function builtInScenarioNames(): string[] {
-  return readdirSync(SCENARIOS_DIR)
-    .filter((file) => EXTENSIONS.includes(extname(file)))
-    .map((file) => basename(file, extname(file)))
-    .sort();
-}
-
-const SCENARIO_NAME = /^[a-z0-9][a-z0-9-]*$/;
-
 /**
- * A built-in scenario by name (`login-browse`), or a scenario file by path.
- * A name is only ever looked up inside scenarios/ (`../package` is not a
- * name); anything with a slash or an extension is a path.
+ * A built-in scenario by name (`login-browse`), or a scenario file by path
+ * (scenario/locate.ts says which).
  */
 export function loadScenario(nameOrPath: string): LoadedScenario {
-  if (nameOrPath === '') throw new HarnessError('SLAB_ERR_SCENARIO_NOT_FOUND', 'scenario: expected a name or a file, got ""');
-  if (SCENARIO_NAME.test(nameOrPath)) {
-    for (const ext of EXTENSIONS) {
-      const file = join(SCENARIOS_DIR, `${nameOrPath}${ext}`);
-      if (existsSync(file)) return loadScenarioFile(file);
-    }
-  }
-  const asPath = resolve(nameOrPath);
-  if (existsSync(asPath)) return loadScenarioFile(asPath);
-  const builtIn = SCENARIO_NAME.test(nameOrPath) ? `, and no built-in scenario of that name (built-in: ${builtInScenarioNames().join(', ')})` : '';
-  throw new HarnessError('SLAB_ERR_SCENARIO_NOT_FOUND', `scenario ${quote(nameOrPath)}: no such file${builtIn}`);
+  return loadScenarioFile(locateScenario(nameOrPath));
 }
+
+export { builtInScenarioNames } from './locate.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isHeaderName, TOKEN } from '../util/token.js';
-import { FRONT_NAMES } from '../balancer/front.js';
-import { NAMED_CAUSES } from '../diagnosis/diagnose.js';
+import { FRONT_NAMES } from '../balancer/names.js';
+import { NAMED_CAUSES } from '../diagnosis/causes.js';
 import { validateFault } from '../fault/faults.js';
 import { REPLICA_PLACEHOLDERS, unknownPlaceholder } from '../backend/replica-env.js';
 

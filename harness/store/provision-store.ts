@@ -8,15 +8,10 @@
 import type { BackendConfig } from '../../servers/config.js';
 import { deleteKeys, provisionRedis, type ProvisionedRedis } from '../redis/provision.js';
 import type { StartedRedisTopology } from '../redis/topology.js';
-import { REPLICATED_STORE_KINDS, isReplicatedStoreKind, provisionReplicatedStore, type ReplicatedStoreKind } from './replicated-store.js';
+import { provisionReplicatedStore } from './replicated-store.js';
+import { isReplicatedStoreKind, type StoreKind } from './store-kinds.js';
 
-/**
- * Each server's own memory; one Redis, records saved whole (last writer
- * wins, as connect-redis); or one Redis with optimistic locking
- * (WATCH/MULTI), which loses no concurrent update.
- */
-export type StoreKind = 'memory' | 'redis' | 'redis-locking' | ReplicatedStoreKind;
-export const STORE_KINDS: readonly StoreKind[] = ['memory', 'redis', 'redis-locking', ...REPLICATED_STORE_KINDS];
+export { STORE_KINDS, type StoreKind } from './store-kinds.js';
 
 export interface ProvisionedStore {
   readonly kind: StoreKind;

@@ -21,13 +21,9 @@ import { startRedisCluster } from '../redis/redis-cluster.js';
 import { startReplicaReads } from '../redis/replica-set.js';
 import { startSentinelTopology } from '../redis/sentinel.js';
 import type { StartedRedisTopology } from '../redis/topology.js';
+import type { ReplicatedStoreKind } from './store-kinds.js';
 
-export const REPLICATED_STORE_KINDS = ['redis-replica-reads', 'redis-replica-reads-wait', 'redis-sentinel', 'redis-cluster'] as const;
-export type ReplicatedStoreKind = (typeof REPLICATED_STORE_KINDS)[number];
-
-export function isReplicatedStoreKind(kind: string): kind is ReplicatedStoreKind {
-  return (REPLICATED_STORE_KINDS as readonly string[]).includes(kind);
-}
+export { isReplicatedStoreKind, REPLICATED_STORE_KINDS, type ReplicatedStoreKind } from './store-kinds.js';
 
 /** How long WAIT may hold a session write for its replica (the -wait store); then the write is answered anyway, and its evidence says how many replicas had it. */
 export const WAIT_TIMEOUT_MS = 10_000;
