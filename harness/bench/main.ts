@@ -33,7 +33,7 @@ import { PACKAGE_ROOT } from '../util/paths.js';
 import { canReadCpu } from './cpu.js';
 import type { LoadJob, LoadResult } from './load-worker.js';
 import { formatProxies, measureProxies } from './proxies.js';
-import { timeSuite } from './suite.js';
+import { cliStartCpu, timeSuite } from './suite.js';
 import { failoverWindow, readYourWrites, storeThroughput } from './replicated-store.js';
 
 const READY_SAMPLES = 7;
@@ -177,6 +177,12 @@ async function memory(): Promise<void> {
 }
 
 async function suite(): Promise<void> {
+  const cli = await cliStartCpu();
+  if (cli) {
+    console.log(
+      `5. CLI start, bad input: ${cli.badInputMs.toFixed(0)} ms CPU (user + sys) per \`session-lab run ../package\`, mean of ${cli.runs}; a bare \`node -e 0\`: ${cli.bareNodeMs.toFixed(0)} ms`,
+    );
+  }
   const timing = await timeSuite();
   console.log(
     `5. npm test (build + vitest): ${timing.seconds.toFixed(1)} s wall${timing.cpuSeconds === undefined ? '' : `, ${timing.cpuSeconds.toFixed(1)} s of CPU (user + sys)`}, ${timing.passed ? 'passed' : 'FAILED'} (${timing.summary || 'no summary'}); ` +

@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { childExited, trackChild } from '../util/children.js';
 import { PACKAGE_ROOT } from '../util/paths.js';
 
@@ -49,4 +50,36 @@ export async function timeSuite(): Promise<SuiteTiming> {
   const cpuAfter = childrenCpuSeconds();
   const cpuSeconds = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
   return { seconds, passed: child.exitCode === 0, summary, loadBefore, loadAfter: loadavg()[0], cpuSeconds };
+}
+
+export interface CliStartCpu {
+  /** CPU ms (user + sys) of one `session-lab run ../package`: refused as bad input (exit 2), nothing started. */
+  badInputMs: number;
+  /** CPU ms of one `node -e 0` on the same machine, the floor any CLI start pays. */
+  bareNodeMs: number;
+  runs: number;
+}
+
+/** CPU of `argv` run `runs` times, one after the other, in ms per run. */
+async function cpuPerRun(argv: string[], runs: number): Promise<number | undefined> {
+  const before = childrenCpuSeconds();
+  for (let i = 0; i < runs; i++) {
+    const child = spawn(process.execPath, argv, { cwd: PACKAGE_ROOT, stdio: 'ignore' });
+    trackChild(child);
+    await childExited(child);
+  }
+  const after = childrenCpuSeconds();
+  return before === undefined || after === undefined ? undefined : ((after - before) * 1000) / runs;
+}
+
+/**
+ * What the suite pays each time a test starts the CLI on bad input (the
+ * suite does ~120 times): the bundle checks its arguments before it loads
+ * what starts, runs or reports (harness/cli/main.ts). CPU, not wall time:
+ * a busy machine stretches the one, barely the other.
+ */
+export async function cliStartCpu(runs = 20): Promise<CliStartCpu | undefined> {
+  const badInputMs = await cpuPerRun([join(PACKAGE_ROOT, 'dist', 'harness', 'cli', 'bundle', 'main.js'), 'run', '../package'], runs);
+  const bareNodeMs = await cpuPerRun(['-e', '0'], runs);
+  return badInputMs === undefined || bareNodeMs === undefined ? undefined : { badInputMs, bareNodeMs, runs };
 }

@@ -580,11 +580,7 @@ async function commandDiagnose(args: string[]): Promise<number> {
   }
   const outputs = { report: values.report, junit: values.junit, summary: values.summary };
   checkOutputs(outputs);
-  const [{ diagnoseHistoryFile }, { formatRun, runToJson }, { writeRunOutputs }] = await Promise.all([
-    import('../runner/diagnose-file.js'),
-    import('./report.js'),
-    import('./outputs.js'),
-  ]);
+  const [{ diagnoseHistoryFile }, { formatRun, runToJson }, { writeRunOutputs }] = await Promise.all([import('../runner/diagnose-file.js'), import('./report.js'), import('./outputs.js')]);
   const result = await diagnoseHistoryFile(positionals[0]);
   const { cookieName } = result;
   if (values.json) process.stdout.write(`${JSON.stringify(runToJson(result))}\n`);

@@ -6,7 +6,6 @@ import { EXTENSIONS, locateScenario } from './locate.js';
 import { dataDepth, MAX_ALIAS_COUNT, MAX_NESTING, MAX_PROBLEMS_SHOWN, MAX_SCENARIO_BYTES, nestingDepth, quote } from './limits.js';
 import { ScenarioSchema, type Scenario } from './schema.js';
 
-
 export interface LoadedScenario extends Scenario {
   /** The file it came from. */
   file: string;
