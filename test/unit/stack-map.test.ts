@@ -39,4 +39,17 @@ describe('mapStack', () => {
       .findIndex((text) => text.startsWith('export async function main('));
     expect(mapStack(`    at main (${pathToFileURL(cli).href}:${line + 1}:1)`)).toBe(`    at main (${join(root, 'dist', 'harness', 'cli', 'main.js')}:${original + 1}:1)`);
   });
+
+  test('a chunk the CLI loads once its input is good (the runner) maps back to dist/harness/runner/run.js', () => {
+    const root = join(import.meta.dirname, '..', '..');
+    const chunk = join(root, 'dist', 'harness', 'cli', 'bundle', 'run.js');
+    const line = readFileSync(chunk, 'utf8')
+      .split('\n')
+      .findIndex((text) => text.startsWith('async function runScenario('));
+    expect(line).toBeGreaterThan(0);
+    const original = readFileSync(join(root, 'dist', 'harness', 'runner', 'run.js'), 'utf8')
+      .split('\n')
+      .findIndex((text) => text.startsWith('export async function runScenario('));
+    expect(mapStack(`    at runScenario (${pathToFileURL(chunk).href}:${line + 1}:1)`)).toBe(`    at runScenario (${join(root, 'dist', 'harness', 'runner', 'run.js')}:${original + 1}:1)`);
+  });
 });
