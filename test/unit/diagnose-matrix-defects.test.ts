@@ -168,3 +168,44 @@ test('a redacted history hashes percent-encoded cookie values as the id the clie
   expect(redacted.setCookie[0]).toBe(`connect.sid=${id}; Path=/; HttpOnly`);
   expect(redacted.jarAfter[0].value).toBe(id);
 });
+
+describe('matrix12 mix-sticky-idle-kill: two backends restarted 100 ms apart, memory sessions (RULES.md, "The store did not know the id", rules 2 and 4)', () => {
+  // User 1 logged in on app-1, user 2 on app-2; both restarted (1.3 s, 1.4 s) and each back up a while later.
+  // User 1's next request came while both were still down (the balancer's 503), user 2's reached app-2's new process.
+  const restarts = [
+    event('backend-restarted', 1300, { backend: 'app-1', fault: 'restart-backend=app-1,at=1.3s' }),
+    event('backend-restarted', 1400, { backend: 'app-2', fault: 'restart-backend=app-2,at=1.4s' }),
+    event('backend-up', 2500, { backend: 'app-1', fault: 'restart-backend=app-1,at=1.3s' }),
+    event('backend-up', 2600, { backend: 'app-2', fault: 'restart-backend=app-2,at=1.4s' }),
+  ];
+  const run = (session: { idleTimeoutMs?: number }) => {
+    const h = history(
+      'memory',
+      [
+        { user_: 1, step: 2, request: 'POST /login', backend: 'app-1', session: 'created', issued: A, user: 'bob', at: 300, duration: 50 },
+        { user_: 2, step: 2, request: 'POST /login', backend: 'app-2', session: 'created', issued: B, user: 'bob', at: 320, duration: 50 },
+        { user_: 1, step: 4, backend: 'app-1', session: 'unknown-id', jar: A, issued: C, status: 503, at: 2400 },
+        { user_: 2, step: 4, backend: 'app-2', session: 'unknown-id', jar: B, issued: D, status: 401, at: 2700 },
+      ],
+      session,
+      restarts,
+    );
+    // The 503 is the balancer's own: no backend chosen, nothing forwarded.
+    const refused = h.requests[2];
+    Object.assign(refused, { backend: undefined, sessionStatus: undefined, backendSessionHash: undefined, setCookie: [], sessionIdAfter: A, responseBody: '{"error":"balancer: no backend is up"}' });
+    Object.assign(refused.proxy!, { backend: undefined, error: 'no backend up', setCookie: [], setCookieOut: [] });
+    return diagnose(h);
+  };
+
+  test("the idle limit (500 ms) ran out before the restart: expiry, and the balancer's 503 is a failed request, not a reset", () => {
+    const verdicts = run({ idleTimeoutMs: 500 });
+    expect(verdicts.map((v) => [v.user, v.step, v.cause])).toEqual([[2, 4, 'expiry']]);
+    expect(verdicts[0].evidence).toContain('idle limit 500 ms ran out');
+  });
+
+  test('no limit competes: the restart lost it, replication naming the restart of the backend that held it', () => {
+    const verdicts = run({});
+    expect(verdicts.map((v) => [v.user, v.step, v.cause])).toEqual([[2, 4, 'replication']]);
+    expect(verdicts[0].evidence).toContain('app-2 was restarted at 1.4 s (fault restart-backend=app-2,at=1.4s)');
+  });
+});
