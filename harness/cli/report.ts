@@ -6,6 +6,7 @@ import type { RunResult } from '../runner/run.js';
 import type { LoadedScenario } from '../scenario/load.js';
 import { idHash } from '../history/redact.js';
 import { isReplicatedStore } from '../diagnosis/store-replication.js';
+import { failedRequestLines } from '../report/failed-requests.js';
 
 export const CAUSE_EXPLAINED: Record<ResetCause, string> = {
   replication:
@@ -114,6 +115,7 @@ export function formatRun(result: RunResult, options: { maxResets?: number; cook
         `${person.loggedInAs.length ? `, logged in as ${person.loggedInAs.join(', ')}` : ''} — each browser has its own cookie jar; not a reset`,
     );
   }
+  out.push(...failedRequestLines(result, max));
   if (result.failures.length) {
     out.push('', 'Failed expectations');
     for (const f of result.failures.slice(0, max)) out.push(`  user ${f.user}${f.run > 1 ? `, run ${f.run}` : ''}, step ${f.step} ${f.request}: ${f.message}`);

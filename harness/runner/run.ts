@@ -142,6 +142,8 @@ export interface RunResult {
   events: ClusterEvent[];
   latencyMs: { p50: number; p95: number; p99: number };
   durationMs: number;
+  /** When the run started (epoch ms, the history's run-started): the report's times count from it. */
+  startedAt?: number;
   /** The seed session-lab's balancer drew its choices from (replay with `--seed` / ClusterOptions.seed); absent behind nginx, HAProxy or --target. */
   seed?: number;
   passed: boolean;
@@ -468,6 +470,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     ...figures,
     events,
     durationMs: Date.now() - started,
+    startedAt: started,
     ...(cluster.options.seed === undefined ? {} : { seed: cluster.options.seed }),
     passed: tally.failuresTotal === 0 && completed,
     records: tally.records,

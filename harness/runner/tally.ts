@@ -18,7 +18,7 @@ export interface ExpectationFailure {
 
 /** Most verdicts, anomalies and failures a result keeps in full; beyond, they are counted. */
 export const KEEP_AT_MOST = 10_000;
-/** Sequences kept for the report when records are not kept (the first ones with resets). */
+/** Sequences kept for the report when records are not kept (the first ones with resets or failed requests). */
 const EXAMPLE_SEQUENCES = 50;
 
 /** A growable array of numbers, for latencies without a JS object each. */
@@ -106,8 +106,8 @@ export class Tally {
     }
 
     if (this.#keepRecords) this.records.push(...records);
-    else if (resets.length && this.#exampleSequences < EXAMPLE_SEQUENCES) {
-      // Enough to show what each hop saw for the first resets.
+    else if ((resets.length || records.some((r) => r.error || r.status >= 500)) && this.#exampleSequences < EXAMPLE_SEQUENCES) {
+      // Enough to show what each hop saw for the first resets and failed requests.
       this.#exampleSequences++;
       this.records.push(...records);
     }
