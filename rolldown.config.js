@@ -39,7 +39,16 @@ export default defineConfig([
       cleanDir: true,
       // Everything main.ts imports statically (what checks the input) stays in main.js, one file;
       // what it import()s once the input is good becomes chunks next to it.
-      codeSplitting: { groups: [{ name: 'main', tags: ['$initial'] }] },
+      codeSplitting: {
+        groups: [
+          { name: 'main', tags: ['$initial'] },
+          // A scenario file is parsed and validated (yaml, zod) before anything else is loaded.
+          { name: 'scenario', test: /node_modules[\\/](yaml|zod)[\\/]|harness[\\/]scenario[\\/](load|schema)\.js$/ },
+          // A good run loads the cluster, runner, diagnosis and reports together: one chunk, not a dozen.
+          // Docker's and Redis containers' modules stay chunks of their own, loaded only by the runs that use them.
+          { name: 'run', test: (id) => !/redis-container|reference-image|[\\/]docker[\\/]/.test(id) },
+        ],
+      },
     },
   },
 ]);

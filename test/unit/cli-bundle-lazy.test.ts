@@ -28,8 +28,8 @@ describe('the CLI bundle', () => {
     for (const file of loaded) expect(readFileSync(join(bundle, file), 'utf8'), file).not.toMatch(/^\/\/ node_modules\//m);
   });
 
-  test('the cluster, the runner, the scenario parser and the reports are chunks loaded with import()', () => {
-    for (const chunk of ['cluster.js', 'run.js', 'load.js', 'report.js', 'outputs.js']) {
+  test('the scenario parser, and the cluster, runner and reports, are chunks loaded with import()', () => {
+    for (const chunk of ['scenario.js', 'run.js']) {
       expect(loaded, chunk).not.toContain(chunk);
       expect(main).toContain(`import("./${chunk}")`);
     }
