@@ -27,29 +27,26 @@ describe('mapStack', () => {
     expect(mapStack(stack)).toBe(stack);
   });
 
-  test("the built CLI bundle's map leads back to dist/harness/cli/main.js", () => {
+  /** A frame of `fn` in the bundle file `bundled` maps back to where tsc put `fn`, in `compiled` (both under dist/). */
+  function expectMapsBack(bundled: string[], fn: string, compiled: string[]): void {
     const root = join(import.meta.dirname, '..', '..');
-    const cli = join(root, 'dist', 'harness', 'cli', 'bundle', 'main.js');
-    const line = readFileSync(cli, 'utf8')
-      .split('\n')
-      .findIndex((text) => text.startsWith('async function main('));
+    const file = join(root, 'dist', ...bundled);
+    const lineOf = (path: string, start: string) =>
+      readFileSync(path, 'utf8')
+        .split('\n')
+        .findIndex((text) => text.startsWith(start));
+    const line = lineOf(file, `async function ${fn}(`);
     expect(line).toBeGreaterThan(0);
-    const original = readFileSync(join(root, 'dist', 'harness', 'cli', 'main.js'), 'utf8')
-      .split('\n')
-      .findIndex((text) => text.startsWith('export async function main('));
-    expect(mapStack(`    at main (${pathToFileURL(cli).href}:${line + 1}:1)`)).toBe(`    at main (${join(root, 'dist', 'harness', 'cli', 'main.js')}:${original + 1}:1)`);
+    const original = join(root, 'dist', ...compiled);
+    const originalLine = lineOf(original, `export async function ${fn}(`);
+    expect(mapStack(`    at ${fn} (${pathToFileURL(file).href}:${line + 1}:1)`)).toBe(`    at ${fn} (${original}:${originalLine + 1}:1)`);
+  }
+
+  test("the built CLI bundle's map leads back to dist/harness/cli/main.js", () => {
+    expectMapsBack(['harness', 'cli', 'bundle', 'main.js'], 'main', ['harness', 'cli', 'main.js']);
   });
 
   test('a chunk the CLI loads once its input is good (the runner) maps back to dist/harness/runner/run.js', () => {
-    const root = join(import.meta.dirname, '..', '..');
-    const chunk = join(root, 'dist', 'harness', 'cli', 'bundle', 'run.js');
-    const line = readFileSync(chunk, 'utf8')
-      .split('\n')
-      .findIndex((text) => text.startsWith('async function runScenario('));
-    expect(line).toBeGreaterThan(0);
-    const original = readFileSync(join(root, 'dist', 'harness', 'runner', 'run.js'), 'utf8')
-      .split('\n')
-      .findIndex((text) => text.startsWith('export async function runScenario('));
-    expect(mapStack(`    at runScenario (${pathToFileURL(chunk).href}:${line + 1}:1)`)).toBe(`    at runScenario (${join(root, 'dist', 'harness', 'runner', 'run.js')}:${original + 1}:1)`);
+    expectMapsBack(['harness', 'cli', 'bundle', 'run.js'], 'runScenario', ['harness', 'runner', 'run.js']);
   });
 });
