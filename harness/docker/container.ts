@@ -18,7 +18,7 @@ import { HarnessError } from '../errors.js';
 import { budgetHint, budgetShare } from '../util/budget.js';
 import { dockerClient, hasImage, lastLines } from './engine.js';
 import { freeze } from './freeze.js';
-import { ensureWatchdog, ownerLabels } from './watchdog.js';
+import { ownerLabels, watchContainer } from './watchdog.js';
 
 const LABEL_KEY = 'session-lab.container';
 
@@ -74,7 +74,8 @@ export async function startHostContainer(options: HostContainerOptions): Promise
         `session-lab never pulls: build it (docker build -t ${options.image} .), pull it (docker pull ${options.image}) or load it (docker load) first.`,
     );
   }
-  ensureWatchdog();
+  // The watchdog knows a container may exist before it does; told again once it is gone.
+  const watched = await watchContainer();
   const { GenericContainer } = await import('testcontainers');
   const tail = new OutputTail();
   // A label of its own, to find it even when start() fails after creating it.
@@ -100,8 +101,9 @@ export async function startHostContainer(options: HostContainerOptions): Promise
   try {
     started = await container.start();
   } catch (error) {
-    const left = await engine.container.dockerode.listContainers({ all: true, filters: { label: [`${LABEL_KEY}=${key}`] } }).catch(() => []);
-    await Promise.all(left.map((info) => engine.container.getById(info.Id).remove({ force: true }).catch(() => undefined)));
+    const left = await engine.container.dockerode.listContainers({ all: true, filters: { label: [`${LABEL_KEY}=${key}`] } }).catch(() => undefined);
+    const removed = await Promise.all((left ?? []).map((info) => removedFromEngine(engine.container.getById(info.Id).remove({ force: true }))));
+    if (left && removed.every(Boolean)) watched.removed();
     throw new HarnessError('SLAB_ERR_CONTAINER_START', `${options.what}: image ${options.image} did not start: ${(error as Error).message}${quote(tail)}`, {
       cause: error,
     });
@@ -119,8 +121,9 @@ export async function startHostContainer(options: HostContainerOptions): Promise
   let stopping: Promise<void> | undefined;
   const remove = async (graceSeconds: number | undefined) => {
     if (graceSeconds !== undefined && !hasExited) await handle.stop({ t: graceSeconds }).catch(() => undefined);
-    await handle.remove({ force: true, v: true }).catch(() => undefined);
+    const gone = await removedFromEngine(handle.remove({ force: true, v: true }));
     await exited;
+    if (gone) watched.removed();
   };
   const result: StartedHostContainer = {
     id: started.getId(),
@@ -170,6 +173,14 @@ export async function startHostContainer(options: HostContainerOptions): Promise
     // Poll against the deadline, a short wait between tries.
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 50))]);
   }
+}
+
+/** Whether a removal left the container gone: it succeeded, or the engine has no such container (404). */
+function removedFromEngine(removal: Promise<unknown>): Promise<boolean> {
+  return removal.then(
+    () => true,
+    (error: { statusCode?: number }) => error?.statusCode === 404,
+  );
 }
 
 function quote(tail: OutputTail): string {
