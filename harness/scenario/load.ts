@@ -87,12 +87,30 @@ function readScenarioText(file: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
+/**
+ * Scenarios already parsed in this process, by working directory and path,
+ * with the text they came from. Parsing YAML and validating with zod costs
+ * ~10 ms a file (a test worker loads the built-in scenarios ~60 times, a
+ * `compare` once per architecture); reading the text again and finding it
+ * unchanged is enough to reuse the result. Each caller gets its own copy.
+ */
+const parsed = new Map<string, { text: string; scenario: LoadedScenario }>();
+
 export function loadScenarioFile(file: string): LoadedScenario {
   const where = displayPath(file);
   if (!EXTENSIONS.includes(extname(file).toLowerCase())) {
     throw invalid(`${where}: expected a .yaml, .yml or .json file, got ${quote(extname(file) || 'no extension')}`);
   }
   const text = readScenarioText(file);
+  const key = `${process.cwd()}\0${file}`;
+  const known = parsed.get(key);
+  if (known?.text === text) return structuredClone(known.scenario);
+  const scenario = parseScenarioText(file, where, text);
+  parsed.set(key, { text, scenario: structuredClone(scenario) });
+  return scenario;
+}
+
+function parseScenarioText(file: string, where: string, text: string): LoadedScenario {
   const depth = nestingDepth(text);
   if (depth > MAX_NESTING) throw invalid(`${where}: nested ${depth} levels deep; at most ${MAX_NESTING}`);
   let data: unknown;

@@ -28,6 +28,23 @@ describe('scenario files', () => {
     for (const name of names) expect(loadScenario(name).name).toBe(name);
   });
 
+  test('a file loaded again is parsed again only when its text changed, and each caller gets its own copy', () => {
+    const file = write('again.yaml', 'name: again\ndescription: first\nsteps:\n  - method: GET\n    path: /\n');
+    const first = loadScenarioFile(file);
+    first.steps.push({ name: 'added by a caller', method: 'GET', path: '/drafts' });
+    first.description = 'changed by a caller';
+    const second = loadScenarioFile(file);
+    expect(second).not.toBe(first);
+    expect(second.description).toBe('first');
+    expect(second.steps).toHaveLength(1);
+    writeFileSync(file, 'name: again\ndescription: second\nsteps:\n  - method: GET\n    path: /\n  - method: GET\n    path: /cart\n');
+    const changed = loadScenarioFile(file);
+    expect(changed.description).toBe('second');
+    expect(changed.steps.map((step) => ('path' in step ? step.path : undefined))).toEqual(['/', '/cart']);
+    writeFileSync(file, 'name: again\ndescription: d\nsteps:\n  - method: FETCH\n    path: /\n');
+    expect(errorOf(() => loadScenarioFile(file)).code).toBe('SLAB_ERR_SCENARIO_INVALID');
+  });
+
   test('a wrong method names the file, the step path, what was expected and what was found', () => {
     const file = write('bad-method.yaml', 'name: bad\ndescription: d\nsteps:\n  - method: GET\n    path: /\n  - method: FETCH\n    path: /drafts\n');
     const error = errorOf(() => loadScenarioFile(file));
