@@ -62,6 +62,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   onProgress?: (progress: RunProgress) => void;
   /**
+   * Each request's record as soon as it is complete (before the run ends), e.g.
+   * to abort `signal` once the request a test waits for has been answered.
+   */
+  onRecord?: (record: RequestRecord) => void;
+  /**
    * The plan the cluster was started from (planRun): its client settings are
    * used as they are. Without it, runScenario plans the scenario itself,
    * applies its client settings and scheduled faults, and refuses
@@ -359,6 +364,7 @@ export async function runScenario(cluster: StartedCluster, scenario: Scenario, o
     };
     // Behind nginx or HAProxy the balancer's record is read off the tap and the client.
     if (record.tap && !record.proxy) record.proxy = proxyRecordFromTap(record, record.tap);
+    options.onRecord?.(record);
     counted();
     return { record, body: exchange.body };
   };

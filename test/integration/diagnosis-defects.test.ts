@@ -17,10 +17,12 @@ const land: ScenarioStep = { name: 'land', method: 'GET', path: '/' };
 const login: ScenarioStep = { name: 'log in', method: 'POST', path: '/login', json: { user: 'alice', password: 'alice-pw' } };
 const drafts: ScenarioStep = { name: 'view drafts', method: 'GET', path: '/drafts' };
 
-async function run(name: string, cluster: ClusterOptions, steps: ScenarioStep[], users = 1): Promise<RunResult> {
+async function run(name: string, cluster: ClusterOptions, steps: ScenarioStep[], users = 1, until?: (record: RequestRecord) => boolean): Promise<RunResult> {
   const scenario = parseScenario({ name, description: `issue 12: ${name}`, steps }, `${name}.yaml`);
   await using started = await startCluster({ ...cluster, recordBackendLog: false });
-  return await runScenario(started, scenario, { users });
+  // `until`: the run stops once a request it waits for is answered (the rest of its steps are only retries).
+  const done = new AbortController();
+  return await runScenario(started, scenario, { users, signal: done.signal, onRecord: until && ((record) => until(record) && done.abort()) });
 }
 
 const causes = (result: RunResult) => result.resets.map((v) => v.cause);
@@ -32,7 +34,9 @@ const lostSetCookie = (r: RequestRecord | undefined) =>
   r.sessionStatus !== 'destroyed' &&
   !r.setCookie.some((h) => h.startsWith('sid=') && sessionIdHash(decodeURIComponent(h.slice(4).split(';')[0])) === r.backendSessionHash);
 
-describe('diagnosis defects on a real cluster (issue 12)', () => {
+// Each test starts its own cluster and reads only its own run: they run side by side (at most
+// maxConcurrency at once), so the file waits on its TTLs and restarts once, not once per test.
+describe.concurrent('diagnosis defects on a real cluster (issue 12)', () => {
   test('1. concurrent requests of one user on memory sessions: each reset is replication, none unclassified', async () => {
     const together: ScenarioStep = { name: 'three tabs at once', together: [drafts, drafts, drafts] };
     const result = await run('concurrent-memory', { servers: 3, store: 'memory', balancer: 'round-robin' }, [land, login, together, together, drafts, drafts], 4);
@@ -82,9 +86,10 @@ describe('diagnosis defects on a real cluster (issue 12)', () => {
     // write (step 3) ran out before the restart — the order the test is about.
     const ttlMs = 600;
     const health: ScenarioStep = { name: 'health check', method: 'GET', path: '/health' };
-    // After the restart, requests until one is answered: a restarting backend (or Redis)
-    // refuses them for as long as it takes to come back, seconds on a busy machine.
+    // After the restart, requests until one is answered (the run stops there): a restarting backend
+    // (or Redis) refuses them for as long as it takes to come back, seconds on a busy machine.
     const retry: ScenarioStep[] = Array.from({ length: 40 }, () => [{ name: 'pause', wait: 250 }, drafts]).flat();
+    const answered = (r: RequestRecord) => r.step > 5 && r.backend !== undefined && r.status < 500;
     const steps: ScenarioStep[] = [land, login, drafts, { name: 'past the TTL', wait: ttlMs + 400 }, health, ...retry];
     const check = (result: RunResult, restart: string) => {
       const last = recordAt(result, 1, 3)!;
@@ -93,20 +98,20 @@ describe('diagnosis defects on a real cluster (issue 12)', () => {
       expect(event.time).toBeGreaterThanOrEqual(last.time + last.durationMs + ttlMs);
       // The first answer after the restart is the reset, and it is expiry. (Later ones, if any,
       // are the anonymous sessions of the retries outliving their TTL on a slow machine: expiry too.)
-      const firstAnswered = result.records.filter((r) => r.step > 5 && r.backend !== undefined && r.status < 500).sort((a, b) => a.step - b.step)[0];
+      const firstAnswered = result.records.filter(answered).sort((a, b) => a.step - b.step)[0];
       expect(firstAnswered).toBeDefined();
       expect(result.resets[0]?.step).toBe(firstAnswered.step);
       expect(causes(result)).toEqual(result.resets.map(() => 'expiry'));
     };
     test('Redis restarted empty after the TTL ran out', async () => {
-      check(await run('ttl-before-redis-restart', { servers: 2, store: 'redis', session: { ttlMs }, faults: ['restart-redis,after=4'] }, steps), 'redis-restarted');
+      check(await run('ttl-before-redis-restart', { servers: 2, store: 'redis', session: { ttlMs }, faults: ['restart-redis,after=4'] }, steps, 1, answered), 'redis-restarted');
     });
     test('the backend holding it restarted after the TTL ran out', async () => {
-      check(await run('ttl-before-backend-restart', { servers: 1, store: 'memory', session: { ttlMs }, faults: ['restart-backend=app-1,after=4'] }, steps), 'backend-restarted');
+      check(await run('ttl-before-backend-restart', { servers: 1, store: 'memory', session: { ttlMs }, faults: ['restart-backend=app-1,after=4'] }, steps, 1, answered), 'backend-restarted');
     });
   });
 
-  describe('5. evidence and the jar follow recorded values', () => {
+  describe.concurrent('5. evidence and the jar follow recorded values', () => {
     test('a non-rolling cookie with Max-Age=1 dies 1 s after receipt under steady requests, and the evidence quotes Max-Age=1', async () => {
       const steady: ScenarioStep[] = [];
       for (let i = 0; i < 10; i++) steady.push({ name: 'pause', wait: 250 }, drafts);
