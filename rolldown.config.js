@@ -44,6 +44,13 @@ export default defineConfig([
           { name: 'main', tags: ['$initial'] },
           // A scenario file is parsed and validated (yaml, zod) before anything else is loaded.
           { name: 'scenario', test: /node_modules[\\/](yaml|zod)[\\/]|harness[\\/]scenario[\\/](load|schema)\.js$/ },
+          // A Redis store's client and topologies: loaded (import() in store/provision-store.ts) only by runs with a Redis.
+          // (Not the packages it shares with the run chunk, such as debug: they stay there.)
+          {
+            name: 'redis',
+            includeDependenciesRecursively: false,
+            test: /node_modules[\\/](ioredis|@ioredis[\\/]commands|denque|cluster-key-slot|redis-errors|redis-parser|standard-as-callback|lodash\.defaults|lodash\.isarguments)[\\/]|harness[\\/]redis[\\/](provision|topology|topology-dir|replica-set|replication-link|sentinel|redis-cluster)\.js$|harness[\\/]store[\\/]replicated-store\.js$/,
+          },
           // A good run loads the cluster, runner, diagnosis and reports together: one chunk, not a dozen.
           // Docker's and Redis containers' modules stay chunks of their own, loaded only by the runs that use them.
           { name: 'run', test: (id) => !/redis-container|reference-image|[\\/]docker[\\/]/.test(id) },

@@ -6,9 +6,8 @@
  *   startCluster ──▶ provisionStore(kind) ──▶ { backendConfig, env, redis }
  */
 import type { BackendConfig } from '../../servers/config.js';
-import { deleteKeys, provisionRedis, type ProvisionedRedis } from '../redis/provision.js';
+import type { ProvisionedRedis } from '../redis/provision.js';
 import type { StartedRedisTopology } from '../redis/topology.js';
-import { provisionReplicatedStore } from './replicated-store.js';
 import { isReplicatedStoreKind, type StoreKind } from './store-kinds.js';
 
 export { STORE_KINDS, type StoreKind } from './store-kinds.js';
@@ -37,10 +36,16 @@ export interface ProvisionStoreOptions {
 }
 
 export async function provisionStore(kind: StoreKind, { redisUrl, keyPrefix, container }: ProvisionStoreOptions): Promise<ProvisionedStore> {
-  if (isReplicatedStoreKind(kind)) return provisionReplicatedStore(kind, keyPrefix);
   if (kind === 'memory') {
     return { kind, backendConfig: { store: 'memory', writes: 'whole', keyPrefix }, env: {}, redis: undefined, stop: async () => {} };
   }
+  // The Redis side (ioredis, the topologies) is loaded by the runs that have a Redis: evaluating
+  // ioredis costs a process ~60 ms of CPU, which a CLI run on memory sessions need not pay.
+  if (isReplicatedStoreKind(kind)) {
+    const { provisionReplicatedStore } = await import('./replicated-store.js');
+    return provisionReplicatedStore(kind, keyPrefix);
+  }
+  const { deleteKeys, provisionRedis } = await import('../redis/provision.js');
   const redis = await provisionRedis({ url: redisUrl, container });
   let stopping: Promise<void> | undefined;
   return {

@@ -2,7 +2,8 @@
  * Regression: the CLI refuses bad input without loading the world. A bad
  * flag or a missing scenario is answered by main.js alone; what starts,
  * runs, diagnoses or reports (undici, ioredis, zod, yaml, tough-cookie…)
- * sits in chunks that main.js import()s only once the input is good.
+ * sits in chunks that main.js import()s only once the input is good; the
+ * Redis client only in a chunk the runs with a Redis store load.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,5 +34,12 @@ describe('the CLI bundle', () => {
       expect(loaded, chunk).not.toContain(chunk);
       expect(main).toContain(`import("./${chunk}")`);
     }
+  });
+
+  test('a run on memory sessions loads no Redis client: ioredis is in a chunk the run chunk import()s, for the stores that have a Redis', () => {
+    const run = [...staticGraph('run.js')];
+    for (const file of run) expect(readFileSync(join(bundle, file), 'utf8'), file).not.toMatch(/^\/\/ node_modules\/ioredis\//m);
+    expect(readFileSync(join(bundle, 'redis.js'), 'utf8')).toMatch(/^\/\/ node_modules\/ioredis\//m);
+    expect(readFileSync(join(bundle, 'run.js'), 'utf8')).toContain('import("./redis.js")');
   });
 });
