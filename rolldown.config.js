@@ -14,7 +14,15 @@
  * maps lead back to the per-module files in dist/, which is what the CLI's
  * "internal error" stack trace is mapped through (harness/util/stack-map.ts).
  */
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'rolldown';
+
+/** The harness's `undici` in the CLI bundle: only the parts it uses (scripts/bundle/undici-lean.cjs says why). */
+const UNDICI_LEAN = fileURLToPath(new URL('./scripts/bundle/undici-lean.cjs', import.meta.url));
+const undiciLean = {
+  name: 'undici-lean',
+  resolveId: (source, importer) => (source === 'undici' && importer !== UNDICI_LEAN ? UNDICI_LEAN : null),
+};
 
 export default defineConfig([
   {
@@ -28,6 +36,7 @@ export default defineConfig([
     platform: 'node',
     logLevel: 'silent',
     external: ['playwright-core', 'testcontainers', 'selfsigned', 'xmllint-wasm'],
+    plugins: [undiciLean],
     // The lazy chunks import what they share with main.js from main.js itself, not from a second file.
     preserveEntrySignatures: 'allow-extension',
     output: {
