@@ -4,6 +4,10 @@
  * nothing of session-lab), run with `--app "node app.js" --servers 3` and
  * its own scenario. Its answers carry no session report, so every verdict
  * is the black-box diagnosis's.
+ *
+ * Every test starts its own replicas (and Redis) and reads only its own
+ * run, so they run side by side (describe.concurrent, at most
+ * maxConcurrency at once): the file waits on the app's start-ups together.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -29,7 +33,7 @@ async function runFixture(store: 'memory' | 'redis', env: Record<string, string>
   return { result, pids: cluster.backends.map((b) => b.pid!) };
 }
 
-describe('your own app, from a command', () => {
+describe.concurrent('your own app, from a command', () => {
   it('memory store: each reset is replication, naming the backend that issued the id and the one that refused it', async () => {
     const { result, pids } = await runFixture('memory', { SESSION_SECRET: 'one-secret-for-all' });
     expect(result.passed).toBe(false);
@@ -95,7 +99,7 @@ describe('your own app, from a command', () => {
   });
 });
 
-describe('a secret per replica (secret-per-replica.yaml: {BACKEND_ID} in SESSION_SECRET)', () => {
+describe.concurrent('a secret per replica (secret-per-replica.yaml: {BACKEND_ID} in SESSION_SECRET)', () => {
   const SECRET_SCENARIO = join(APP_DIR, 'secret-per-replica.yaml');
   async function runSecret(options: { fixed?: boolean; store?: 'memory' | 'redis' } = {}) {
     const scenario = loadScenario(SECRET_SCENARIO);
@@ -153,7 +157,7 @@ describe('a secret per replica (secret-per-replica.yaml: {BACKEND_ID} in SESSION
   });
 });
 
-describe('an app that never gets ready, or crashes', () => {
+describe.concurrent('an app that never gets ready, or crashes', () => {
   it('crashing: exit 3 naming the command and the replica, quoting its last output; nothing left running', async () => {
     const { code, stderr, marker } = await runCli(['run', SCENARIO, '--app', "node -e \"console.log('booting'); console.error('Error: secret missing'); process.exit(1)\"", '--servers', '2']);
     expect(code).toBe(3);
