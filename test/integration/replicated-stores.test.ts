@@ -8,6 +8,11 @@
  * only inside the lag, no reset with the fix), never timings or counts
  * that depend on the machine's speed: a 50 ms lag resets a user only when
  * the next read comes within 50 ms, which a loaded machine may not do.
+ *
+ * Every test starts its own topology (or CLI run) and reads only its own
+ * results and processes, so the suites run side by side (describe.concurrent,
+ * at most maxConcurrency tests at once): the file waits on topology start-ups
+ * and failovers together instead of one after another.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -37,7 +42,7 @@ interface JsonReport {
   errors: number;
 }
 
-describe('replica reads', () => {
+describe.concurrent('replica reads', () => {
   test('a lagging replica resets users right after login, each reset proven replication from the offsets', async () => {
     const result = await runCli(['run', 'login-browse', '--store', 'redis-replica-reads', '--fault', 'replica-lag=3s', '--users', '2', '--json']);
     expect(result.code).toBe(1);
@@ -143,7 +148,7 @@ describe('replica reads', () => {
   });
 });
 
-describe('Sentinel failover', () => {
+describe.concurrent('Sentinel failover', () => {
   // The replicas trail by 20 s: longer than any gap between a login and the kill on a loaded machine.
   test('kill-primary: the sessions written in the lag window are lost, naming old and new primary; the run goes on; the nodes want a password no artefact holds', async () => {
     await using cluster = await startCluster({ servers: 3, store: 'redis-sentinel', faults: ['kill-primary=20s'] });
@@ -176,20 +181,22 @@ describe('Sentinel failover', () => {
   });
 });
 
-describe('Redis Cluster', () => {
+describe.concurrent('Redis Cluster', () => {
   test('login-browse and concurrent-cart give the verdicts one Redis gives', async () => {
     const verdicts = async (store: 'redis' | 'redis-cluster', scenario: string) => {
       await using cluster = await startCluster({ servers: 3, store });
       const result = await runScenario(cluster, loadScenario(scenario), { users: 2 });
       return { passed: result.passed, causes: result.resetsByCause, kinds: [...new Set(result.anomalies.map((a) => a.kind))].sort() };
     };
-    for (const scenario of ['login-browse', 'concurrent-cart']) {
-      expect(await verdicts('redis-cluster', scenario), scenario).toEqual(await verdicts('redis', scenario));
-    }
+    // Four independent clusters: started side by side, each within its own budget.
+    const compared = await Promise.all(
+      ['login-browse', 'concurrent-cart'].map(async (scenario) => ({ scenario, pair: await Promise.all([verdicts('redis-cluster', scenario), verdicts('redis', scenario)]) })),
+    );
+    for (const { scenario, pair } of compared) expect(pair[0], scenario).toEqual(pair[1]);
   });
 });
 
-describe('Redis Cluster failover', () => {
+describe.concurrent('Redis Cluster failover', () => {
   test('kill-primary: a replica takes over its slots, requests wait for it, the run goes on; a lost session is proven replication', async () => {
     await using cluster = await startCluster({ servers: 3, store: 'redis-cluster', faults: ['kill-primary'] });
     const result = await runScenario(cluster, loadScenario('login-browse'), { users: 4, repeat: 3 });
@@ -204,7 +211,7 @@ describe('Redis Cluster failover', () => {
   });
 });
 
-describe('nothing left running', () => {
+describe.concurrent('nothing left running', () => {
   const LONG_RUN = (store: string) => ['run', 'login-browse', '--store', store, '--users', '4', '--repeat', '2000'];
   // Either topology: 6 redis-server processes (3 data nodes + 3 sentinels, or 6 cluster nodes), each under a keeper, and 3 backends.
   const NODES = 6;
