@@ -25,9 +25,14 @@ export const CHROMIUM_FLAGS: readonly string[] = [
   '--disable-background-networking',
   '--disable-component-update',
   '--no-first-run',
-  // Chromium tries https first for http:// navigations (HTTPS-Upgrades); the
-  // tool checks what a browser does with the http link it was given.
-  '--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable',
+  // No --disable-features here: Chromium keeps only the last one given, and
+  // one of ours replaced playwright-core's whole list. That list (pinned
+  // version) already keeps http:// navigations on http (HttpsUpgrades,
+  // HttpsFirstBalancedModeAutoEnable: the tool checks what a browser does with
+  // the http link it was given) and turns off the start-up queries to Google
+  // a headless run has no use for (NetworkTimeServiceQuerying,
+  // PreconnectToSearch, AimEnabled, OptimizationHints): with ours last, they
+  // were on again.
 ];
 
 /** One name the browser resolves to 127.0.0.1; with `port`, requests to that port go to `to` instead. */
