@@ -3,6 +3,8 @@
  * connect-redis on ioredis) reporting its sessions through
  * session-lab/express, run through the app-from-a-command path. The
  * built-in scenarios behave on it as on the reference server.
+ * Each test runs its own clusters and reads only its own results: they run
+ * side by side (describe.concurrent, at most maxConcurrency at once).
  */
 import { describe, expect, it } from 'vitest';
 import { expressServerApp } from '../../harness/backend/express-server.js';
@@ -11,7 +13,7 @@ import { runCli } from '../helpers/cli.js';
 import { runBuiltIn } from '../helpers/scenario-run.js';
 import { waitForNoMarked } from '../helpers/processes.js';
 
-describe('--server express', () => {
+describe.concurrent('--server express', () => {
   it("login-browse: memory sessions behind round-robin reset, named replication from the middleware's white-box report", async () => {
     // Two users on three replicas: three could move in lockstep on a busy machine, each
     // meeting the same replica every time (round-robin then resets nobody).
