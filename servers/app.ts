@@ -5,7 +5,8 @@
  *
  * It listens on 127.0.0.1 port 0, tells its parent the port over IPC, and
  * exits as soon as that channel closes, so it never outlives the harness,
- * even when the harness is killed with SIGKILL.
+ * even when the harness is killed with SIGKILL. Between clusters the harness
+ * may keep it warm: it ends its life and waits, idle, for the next config.
  *
  * Every response says which backend served it (X-Backend) and how that
  * backend saw the session (X-Session-Status, X-Session-User); every request
@@ -15,7 +16,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { pino } from 'pino';
-import { BACKEND_CONFIG_ENV, SESSION_DEFAULTS, type BackendConfig, type ListeningMessage } from './config.js';
+import { BACKEND_CONFIG_ENV, IDLE_LINE_PREFIX, SESSION_DEFAULTS, type BackendCommand, type BackendConfig, type ListeningMessage } from './config.js';
 import { findRoute, type Reply } from './routes.js';
 import { MemoryStore } from './session/memory-store.js';
 import { SessionManager } from './session/session.js';
@@ -156,9 +157,33 @@ export function createApp(config: BackendConfig, store: SessionStore, log: pino.
   });
 }
 
-async function main(): Promise<void> {
-  const config = readConfig();
-  const log = pino({ base: { backend: config.name } });
+/** One life of this process: a store, an app and a server, built from one config. */
+interface Life {
+  readonly port: number;
+  /**
+   * Closes the server and every connection, then the store (its Redis
+   * connections), and mutes the life's logger: a request still finishing
+   * afterwards (a cart delay, say) reaches only its closed store and writes
+   * no line. Resolves true when all of it closed within `ms`.
+   */
+  end(ms: number): Promise<boolean>;
+}
+
+/** Resolves true if `work` settles within `ms`. */
+function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    const settled = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    work.then(settled, settled);
+  });
+}
+
+async function startLife(config: BackendConfig, out: pino.DestinationStream, address: { port: number; host: string }): Promise<Life> {
+  let muted = false;
+  const log = pino({ base: { backend: config.name } }, { write: (line: string) => void (muted || out.write(line)) });
   // ioredis costs ~40 ms of start-up: load it only for the Redis store.
   const store: SessionStore = config.redisTopology
     ? (await import('./session/replicated-redis-store.js')).ReplicatedRedisStore.connect(config.redisTopology, config.keyPrefix)
@@ -167,27 +192,86 @@ async function main(): Promise<void> {
       : new MemoryStore();
   const server = createApp(config, store, log);
   server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  let ending: Promise<boolean> | undefined;
+  return {
+    port: (server.address() as AddressInfo).port,
+    end: (ms) =>
+      (ending ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        const serverClosed = await within(closed, ms);
+        const storeClosed = await within(store.close(), ms);
+        muted = true;
+        return serverClosed && storeClosed;
+      })()),
+  };
+}
+
+/**
+ * The process: one life from the config it was forked with (or, in a
+ * container, from its environment), then, when the harness recycles it
+ * between clusters (harness/backend/warm-pool.ts), further lives, each from
+ * scratch. `recycle` ends the life and writes the idle line on stdout after
+ * its last log line; `start` begins the next one and reports its port.
+ */
+async function main(): Promise<void> {
+  // One stdout stream for every life, so the idle line follows the last log line of the life it ends.
+  const out = pino.destination(1);
+  const address = listenAddress();
+  let life: Life | undefined;
+  let lives = 0;
 
   let closing = false;
   const shutdown = (code: number) => {
     if (closing) return;
     closing = true;
-    server.closeAllConnections();
-    server.close();
-    void store.close().finally(() => process.exit(code));
+    void (life?.end(500) ?? Promise.resolve()).finally(() => process.exit(code));
     setTimeout(() => process.exit(code), 500).unref();
   };
-  // The parent's IPC channel closes when the harness exits or dies: follow it.
+  const fail = (what: string, error?: unknown) => {
+    process.stderr.write(`backend ${what}${error === undefined ? '' : `: ${(error as Error).stack ?? error}`}\n`);
+    process.exitCode = 1;
+    shutdown(1);
+  };
+  const begin = async (config: BackendConfig) => {
+    lives++;
+    life = await startLife(config, out, address);
+    const message: ListeningMessage = { type: 'listening', port: life.port };
+    process.send?.(message);
+  };
+
+  // The parent's IPC channel closes when the harness exits or dies: follow it, idle or not.
   process.on('disconnect', () => shutdown(0));
   process.on('SIGTERM', () => shutdown(0));
   process.on('SIGINT', () => shutdown(0));
-
-  const address = listenAddress();
-  server.listen(address.port, address.host, () => {
-    const { port } = server.address() as AddressInfo;
-    const message: ListeningMessage = { type: 'listening', port };
-    process.send?.(message);
+  // One command at a time, in order; one the harness should never send ends the process.
+  let commands = Promise.resolve();
+  process.on('message', (command: BackendCommand) => {
+    commands = commands.then(async () => {
+      if (closing) return;
+      if (command?.type === 'recycle' && life) {
+        const ending = life;
+        life = undefined;
+        if (!(await ending.end(500))) return fail('could not close its server or store within 500 ms');
+        out.write(`${IDLE_LINE_PREFIX}${lives}}\n`);
+      } else if (command?.type === 'start' && !life) {
+        // As a process forked with this config would have it.
+        process.env[BACKEND_CONFIG_ENV] = JSON.stringify(command.config);
+        await begin(command.config).catch((error: unknown) => fail('failed to start', error));
+      } else {
+        fail(`got ${JSON.stringify(command?.type)} while ${life ? 'running' : 'idle'}`);
+      }
+    });
   });
+
+  await begin(readConfig());
 }
 
 if (process.env[BACKEND_CONFIG_ENV] || process.env.PORT) {

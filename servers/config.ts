@@ -68,6 +68,21 @@ export interface ListeningMessage {
   port: number;
 }
 
+/**
+ * What the harness asks a forked backend over IPC between clusters
+ * (harness/backend/warm-pool.ts): `recycle` ends its current life (server,
+ * connections, store, sessions, log context) and leaves the process idle;
+ * `start` begins a new life from a config, exactly as a fresh process does.
+ */
+export type BackendCommand = { type: 'recycle' } | { type: 'start'; config: BackendConfig };
+
+/**
+ * The stdout line a backend writes once a recycled life has ended, e.g.
+ * `{"slabIdle":1}`: every log line of that life came before it, and none
+ * comes after it.
+ */
+export const IDLE_LINE_PREFIX = '{"slabIdle":';
+
 /** Fixed demo accounts: user name → password. */
 export const DEMO_USERS: Readonly<Record<string, string>> = {
   alice: 'alice-pw',

@@ -20,6 +20,7 @@ export class RedisStore implements SessionStore {
   readonly #idle: Redis[] = [];
   readonly #waiting: ((connection: Redis) => void)[] = [];
   #open = 0;
+  #closed = false;
   static readonly MAX_TRANSACTION_CONNECTIONS = 8;
   static readonly MAX_ATTEMPTS = 50;
 
@@ -29,6 +30,7 @@ export class RedisStore implements SessionStore {
   }
 
   async #borrow(): Promise<Redis> {
+    if (this.#closed) throw new Error('the session store is closed');
     const idle = this.#idle.pop();
     if (idle) return idle;
     if (this.#open < RedisStore.MAX_TRANSACTION_CONNECTIONS) {
@@ -39,6 +41,8 @@ export class RedisStore implements SessionStore {
   }
 
   #giveBack(connection: Redis): void {
+    // Closed meanwhile (the backend's life ended while an update ran): the connection goes too.
+    if (this.#closed) return void connection.disconnect();
     const next = this.#waiting.shift();
     if (next) next(connection);
     else this.#idle.push(connection);
@@ -102,6 +106,7 @@ export class RedisStore implements SessionStore {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     for (const connection of this.#idle.splice(0)) connection.disconnect();
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
