@@ -261,6 +261,8 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
     const tls = await tlsReady;
     const site: Site = { hostname: options.site, httpPort: front.httpPort, httpsPort: front.httpsPort, ca: tls?.cert };
     const running = replicas;
+    // Up: from now on a clean stop may keep healthy reference backends warm for the next cluster.
+    running.recycle = true;
     return {
       takeProxyRecord: (requestId: string) => {
         const record = pendingProxyRecords.get(requestId);

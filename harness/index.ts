@@ -21,6 +21,7 @@ export { proxyRecordFromTap } from './tap/join.js';
 export { ENGINE_NAMES, DEFAULT_ENGINE } from './balancer/engine/engine.js';
 export type { EngineName } from './balancer/engine/engine.js';
 export type { StartedBackend, BackendLogLine } from './backend/backend-process.js';
+export { stopIdleBackends, WARM_BACKENDS_ENV } from './backend/warm-pool.js';
 export { provisionRedis } from './redis/provision.js';
 export { containerLauncher } from './backend/container-launcher.js';
 export type { ContainerLauncherOptions } from './backend/container-launcher.js';

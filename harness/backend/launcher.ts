@@ -22,6 +22,8 @@ export interface BackendSpec {
    */
   env: Record<string, string>;
   onLog: (line: BackendLogLine) => void;
+  /** A brand-new process, never one kept warm from an earlier cluster: set by a restart. */
+  fresh?: boolean;
 }
 
 export interface BackendLauncher {
@@ -30,10 +32,10 @@ export interface BackendLauncher {
   start(spec: BackendSpec): Promise<StartedBackend>;
 }
 
-/** The bundled reference server (servers/app.ts), forked with its config over IPC. */
+/** The bundled reference server (servers/app.ts): forked with its config, or a warm process given it (warm-pool.ts). */
 export const referenceLauncher: BackendLauncher = {
   kind: 'reference',
-  start: ({ config, onLog }) => startBackend({ config, onLog }),
+  start: ({ config, onLog, fresh }) => startBackend({ config, onLog, fresh }),
 };
 
 /** The environment every replica gets, whatever launches it. */

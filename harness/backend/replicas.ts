@@ -9,6 +9,8 @@
  *                      └──▶ target.up, target.url (what the front routes by) + history events
  *
  * A target is up when its current process is ready and it is not drained.
+ * A clean stop of a started cluster releases its backends (warm reference
+ * servers serve the next cluster); killed and paused ones are never kept.
  * A restart stops the process, then starts a new one: the backend is out of
  * rotation for as long as the new process takes to be ready (on a busy
  * machine a second or more), and the history says so — `backend-restarted`
@@ -26,6 +28,13 @@ export class Replicas {
   readonly targets: BalancerTarget[] = [];
   /** Set once the cluster stops: exits from then on are expected. */
   stopped = false;
+  /**
+   * Set once the cluster is up: a clean stop from then on releases each
+   * backend (a healthy reference server goes back to the warm pool,
+   * warm-pool.ts) instead of stopping it. A cluster failing to start kills
+   * what it started.
+   */
+  recycle = false;
   readonly #specs = new Map<string, BackendSpec>();
   readonly #expectedExits = new Set<StartedBackend>();
   /** Backends whose process is not ready: killed, exited, or between the two processes of a restart. */
@@ -115,7 +124,8 @@ export class Replicas {
       this.recordEvent({ kind: 'backend-restarted', backend: name, fault, detail: `${name} restarted: its process stopped, a new one starting (its memory empty); out of rotation until it is ready` });
       this.#expectedExits.add(backend);
       await backend.stop();
-      const fresh = await this.#startOne(this.#specs.get(name)!);
+      // A new process, never a warm one: a restart is about losing what the process held.
+      const fresh = await this.#startOne({ ...this.#specs.get(name)!, fresh: true });
       if (this.stopped) {
         // The cluster stopped while the new process started: it goes too.
         this.#expectedExits.add(fresh);
@@ -154,6 +164,6 @@ export class Replicas {
 
   async stopAll(): Promise<void> {
     this.stopped = true;
-    await Promise.all([...this.backends.map((backend) => backend.stop()), ...this.#restarts]);
+    await Promise.all([...this.backends.map((backend) => (this.recycle && backend.release ? backend.release() : backend.stop())), ...this.#restarts]);
   }
 }

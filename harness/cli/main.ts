@@ -33,6 +33,7 @@ import { RUNTIMES, type Runtime } from '../backend/runtime.js';
 import { containerLauncher } from '../backend/container-launcher.js';
 import type { BackendLauncher } from '../backend/launcher.js';
 import { mapStack } from '../util/stack-map.js';
+import { stopIdleBackends } from '../backend/warm-pool.js';
 import { COMPARE_FORMATS, type CompareFormat } from '../compare/formats.js';
 
 /** A scenario read and validated: the YAML parser and the schema are loaded only for a file that exists. */
@@ -126,7 +127,9 @@ function onSignal(signal: NodeJS.Signals): void {
   process.stderr.write(`\nsession-lab: ${signal}, stopping the cluster…\n`);
   interrupt.abort();
   // A cluster still starting is awaited, then stopped: nothing it starts may outlive us.
-  void Promise.allSettled([...active].map(async (starting) => (await starting).stop())).then(() => process.exit(130));
+  void Promise.allSettled([...active].map(async (starting) => (await starting).stop()))
+    .then(() => stopIdleBackends())
+    .then(() => process.exit(130));
 }
 
 /** `30s`, `1.5m`, `500ms`, `90` (seconds): the one duration syntax (harness/util/duration.ts). */
@@ -638,12 +641,15 @@ export async function main(argv: string[]): Promise<number> {
 
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = interrupted ? 130 : code;
-  },
-  (error) => {
-    process.stderr.write(`session-lab: internal error: ${typeof (error as Error)?.stack === 'string' ? mapStack((error as Error).stack!) : error}\n`);
-    process.exitCode = 1;
-  },
-);
+main(process.argv.slice(2))
+  .then(
+    (code) => {
+      process.exitCode = interrupted ? 130 : code;
+    },
+    (error) => {
+      process.stderr.write(`session-lab: internal error: ${typeof (error as Error)?.stack === 'string' ? mapStack((error as Error).stack!) : error}\n`);
+      process.exitCode = 1;
+    },
+  )
+  // The backends kept warm between clusters: a finished run leaves nothing running.
+  .finally(() => stopIdleBackends());

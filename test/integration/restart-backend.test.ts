@@ -9,6 +9,7 @@
 import { describe, expect, test } from 'vitest';
 import type { StartedBackend } from '../../harness/backend/backend-process.js';
 import { referenceLauncher, type BackendLauncher } from '../../harness/backend/launcher.js';
+import { idleBackendPids, stopIdleBackends } from '../../harness/backend/warm-pool.js';
 import { startCluster } from '../../harness/cluster.js';
 import type { ClusterEvent } from '../../harness/history/history.js';
 import { pollUntil } from '../../harness/util/wait.js';
@@ -93,6 +94,10 @@ describe('restart-backend on a real cluster', () => {
     expect(app1).toHaveLength(3);
     expect(app1.filter((b) => isAlive(b.pid!)).map((b) => b.pid)).toEqual([cluster.backends[0].pid]);
     await cluster.stop();
+    // The replaced app-1 processes are gone; the cluster's last ones may only wait, idle, for a next cluster (warm-pool.ts).
+    expect(app1.slice(0, 2).filter((b) => isAlive(b.pid!))).toEqual([]);
+    expect(launcher.started.filter((b) => isAlive(b.pid!) && !idleBackendPids().includes(b.pid!))).toEqual([]);
+    await stopIdleBackends();
     expect(launcher.started.filter((b) => isAlive(b.pid!))).toEqual([]);
   });
 });

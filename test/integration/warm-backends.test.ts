@@ -1,0 +1,233 @@
+/**
+ * Warm reference backends (harness/backend/warm-pool.ts) on real processes:
+ * a cluster that stops cleanly leaves its healthy backends idle for the next
+ * cluster, which must not be able to tell them from fresh ones — no session,
+ * config or log line of the previous life — and nothing outlives the pool.
+ * Each test starts from an empty pool.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, test } from 'vitest';
+import { startCluster, type StartedCluster } from '../../harness/cluster.js';
+import { idleBackendPids, stopIdleBackends, WARM_BACKENDS_ENV } from '../../harness/backend/warm-pool.js';
+import { timeoutBudgetMs } from '../../harness/util/budget.js';
+import { PACKAGE_ROOT } from '../../harness/util/paths.js';
+import { pollUntil } from '../../harness/util/wait.js';
+import { isAlive, pidsWithMarker, waitForGone, waitForNoMarked } from '../helpers/processes.js';
+import { testRedis } from '../helpers/redis.js';
+
+/** One request straight to a backend (no balancer), with `cookie` as the Cookie header. */
+async function ask(url: string, path: string, { cookie, json }: { cookie?: string; json?: unknown } = {}) {
+  const response = await fetch(`${url}${path}`, {
+    method: json === undefined ? 'GET' : 'POST',
+    headers: { ...(cookie && { cookie }), ...(json !== undefined && { 'content-type': 'application/json' }) },
+    body: json === undefined ? undefined : JSON.stringify(json),
+  });
+  await response.text();
+  return {
+    status: response.status,
+    backend: response.headers.get('x-backend'),
+    session: response.headers.get('x-session-status'),
+    user: response.headers.get('x-session-user'),
+    /** `name=value` of each Set-Cookie. */
+    cookies: response.headers.getSetCookie().map((c) => c.split(';')[0]),
+  };
+}
+
+const pidsOf = (cluster: StartedCluster) => cluster.backends.map((b) => b.pid!);
+
+beforeEach(async () => {
+  await stopIdleBackends();
+});
+
+describe('a backend recycled from a stopped cluster', () => {
+  testRedis('holds no session of its previous life, takes the new config (cookie name, memory → Redis), and sends none of its old log lines to the new cluster', async () => {
+    const first = await startCluster({ servers: 1, store: 'memory' });
+    const [pid] = pidsOf(first);
+    const login = await ask(first.backends[0].url, '/login', { json: { user: 'alice', password: 'alice-pw' } });
+    expect(login).toMatchObject({ status: 200, user: 'alice' });
+    const oldCookie = login.cookies.find((c) => c.startsWith('sid='))!;
+    expect(oldCookie).toBeDefined();
+    // A request still in the old life when it ends: its handler finishes later, with a line of its own.
+    const lateSent = Date.now();
+    const late = fetch(`${first.backends[0].url}/cart/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: oldCookie },
+      body: JSON.stringify({ sku: 'late', delayMs: 300 }),
+    }).then(
+      () => 'answered',
+      () => 'cut off',
+    );
+    await ask(first.backends[0].url, '/health');
+    await first.stop();
+    expect(await late).toBe('cut off');
+    expect(idleBackendPids()).toEqual([pid]);
+
+    const secondStarting = Date.now();
+    await using second = await startCluster({ servers: 2, store: 'redis', session: { cookieName: 'lab_sid' } });
+    expect(pidsOf(second)).toContain(pid);
+    const warm = second.backends.find((b) => b.pid === pid)!;
+    const other = second.backends.find((b) => b.pid !== pid)!;
+    expect(isAlive(other.pid!)).toBe(true);
+
+    // Its name is the new cluster's, and the old session is unknown, under either cookie name.
+    const oldSession = await ask(warm.url, '/drafts', { cookie: `${oldCookie}; lab_${oldCookie}` });
+    expect(oldSession).toMatchObject({ status: 401, backend: warm.name, session: 'unknown-id', user: null });
+    const names = oldSession.cookies.map((c) => c.split('=')[0]);
+    expect(names).toContain('lab_sid');
+    expect(names).not.toContain('sid');
+
+    // Its store is the new cluster's Redis: a login on it is a session on the other (fresh) backend.
+    const relogin = await ask(warm.url, '/login', { json: { user: 'bob', password: 'bob-pw' } });
+    const newCookie = relogin.cookies.find((c) => c.startsWith('lab_sid='))!;
+    expect(await ask(other.url, '/drafts', { cookie: newCookie })).toMatchObject({ status: 200, user: 'bob', session: 'loaded' });
+
+    // Wait until the old request's delay has run out in that process: a request it serves later was sent after it.
+    await pollUntil(
+      async () => {
+        const sent = Date.now();
+        await ask(warm.url, '/');
+        return sent > lateSent + 300 && second.history.backendLog.some((line) => line.time >= sent && line.backend === warm.name && line.path === '/') ? true : undefined;
+      },
+      { what: "a request served after the old life's last handler finished" },
+    );
+    // Neither the old life's lines nor the late one reached the new cluster (nor the old one after its end).
+    expect(second.history.backendLog.filter((line) => line.time < secondStarting || line.path === '/cart/items')).toEqual([]);
+    expect(first.history.backendLog.filter((line) => line.path === '/cart/items')).toEqual([]);
+    expect(first.history.backendLog.filter((line) => line.path === '/login')).toHaveLength(1);
+  });
+
+  test('an old handle cannot stop, kill or pause the process once it serves another cluster', async () => {
+    const first = await startCluster({ servers: 1, store: 'memory' });
+    const stale = first.backends[0];
+    await first.stop();
+    await using second = await startCluster({ servers: 1, store: 'memory' });
+    expect(second.backends[0].pid).toBe(stale.pid);
+    await stale.kill();
+    await stale.stop();
+    expect(isAlive(stale.pid!)).toBe(true);
+    expect(await ask(second.backends[0].url, '/health')).toMatchObject({ status: 200, backend: 'app-1' });
+  });
+});
+
+describe('what is never reused', () => {
+  test('a killed backend and a paused one: both end with their cluster', async () => {
+    const cluster = await startCluster({ servers: 3, store: 'memory' });
+    const [killed, paused, healthy] = pidsOf(cluster);
+    await cluster.killBackend('app-1');
+    await cluster.pauseBackend('app-2', 20);
+    await cluster.stop();
+    expect(await waitForGone([killed, paused])).toEqual([]);
+    expect(idleBackendPids()).toEqual([healthy]);
+    await using next = await startCluster({ servers: 3, store: 'memory' });
+    expect(pidsOf(next)).not.toContain(killed);
+    expect(pidsOf(next)).not.toContain(paused);
+  });
+
+  test('a changed environment: a backend forked before a marker was set never serves a cluster started after, and one with the marker never serves one without it', async () => {
+    const marker = `warm-${process.pid}-${Date.now()}`;
+    const before = await startCluster({ servers: 1, store: 'memory' });
+    const [unmarked] = pidsOf(before);
+    await before.stop();
+    process.env.SLAB_TEST_MARK = marker;
+    try {
+      const marked = await startCluster({ servers: 1, store: 'memory' });
+      expect(pidsOf(marked)).not.toContain(unmarked);
+      expect(pidsWithMarker(marker)).toEqual(pidsOf(marked));
+      delete process.env.SLAB_TEST_MARK;
+      await marked.stop();
+      // The marked process is not kept: nothing started from now on could use it.
+      expect(await waitForNoMarked(marker)).toEqual([]);
+    } finally {
+      delete process.env.SLAB_TEST_MARK;
+    }
+    // The environment is as it was: the unmarked process fits again.
+    await using after = await startCluster({ servers: 1, store: 'memory' });
+    expect(pidsOf(after)).toEqual([unmarked]);
+  });
+
+  test('a restart starts a brand-new process, even with a fitting one idle', async () => {
+    const first = await startCluster({ servers: 2, store: 'memory' });
+    await first.stop();
+    await using cluster = await startCluster({ servers: 1, store: 'memory' });
+    const [old] = pidsOf(cluster);
+    const [idle] = idleBackendPids();
+    expect(idle).toBeDefined();
+    await cluster.restartBackend('app-1');
+    const [restarted] = pidsOf(cluster);
+    expect(restarted).not.toBe(old);
+    expect(restarted).not.toBe(idle);
+    expect(idleBackendPids()).toEqual([idle]);
+    expect(await waitForGone([old])).toEqual([]);
+  });
+
+  test(`${WARM_BACKENDS_ENV}=0 turns reuse off; a malformed value is refused naming the variable`, async () => {
+    process.env[WARM_BACKENDS_ENV] = '0';
+    try {
+      const cluster = await startCluster({ servers: 2, store: 'memory' });
+      const pids = pidsOf(cluster);
+      await cluster.stop();
+      expect(idleBackendPids()).toEqual([]);
+      expect(await waitForGone(pids)).toEqual([]);
+      process.env[WARM_BACKENDS_ENV] = 'lots';
+      await expect(startCluster({ servers: 1, store: 'memory' })).rejects.toMatchObject({ code: 'SLAB_ERR_OPTION_INVALID', message: expect.stringContaining(`${WARM_BACKENDS_ENV}: expected 0`) });
+    } finally {
+      delete process.env[WARM_BACKENDS_ENV];
+    }
+  });
+});
+
+describe('nothing outlives the pool', () => {
+  test('stopIdleBackends() ends every idle process', async () => {
+    const cluster = await startCluster({ servers: 3, store: 'memory' });
+    const pids = pidsOf(cluster);
+    await cluster.stop();
+    expect(idleBackendPids().sort()).toEqual([...pids].sort());
+    expect(pids.filter(isAlive)).toEqual(pids);
+    await stopIdleBackends();
+    expect(idleBackendPids()).toEqual([]);
+    expect(await waitForGone(pids)).toEqual([]);
+  });
+
+  /** A harness process of its own (the built library) that runs a cluster, stops it, prints the idle pids, then `then`s. */
+  function harnessProcess(then: 'end' | 'wait') {
+    const library = join(PACKAGE_ROOT, 'dist', 'harness', 'index.js');
+    const pool = join(PACKAGE_ROOT, 'dist', 'harness', 'backend', 'warm-pool.js');
+    const script = `
+      const { startCluster } = await import(${JSON.stringify(library)});
+      const { idleBackendPids } = await import(${JSON.stringify(pool)});
+      const cluster = await startCluster({ servers: 2, store: 'memory' });
+      await cluster.stop();
+      console.log(JSON.stringify(idleBackendPids()));
+      ${then === 'wait' ? 'setInterval(() => {}, 1000);' : ''}`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const idle = new Promise<number[]>((resolve, reject) => {
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+        if (out.includes('\n')) resolve(JSON.parse(out) as number[]);
+      });
+      child.once('exit', (code) => reject(new Error(`the harness exited with ${code} before printing`)));
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return { child, idle, exited };
+  }
+
+  test('a harness process that is done exits by itself, idle backends and all', async () => {
+    const harness = harnessProcess('end');
+    const idle = await harness.idle;
+    expect(idle).toHaveLength(2);
+    expect(await harness.exited).toBe(0);
+    expect(await waitForGone(idle)).toEqual([]);
+  });
+
+  test('SIGKILL of a harness process with idle backends leaves none of them', async () => {
+    const harness = harnessProcess('wait');
+    const idle = await harness.idle;
+    expect(idle).toHaveLength(2);
+    expect(idle.filter(isAlive)).toEqual(idle);
+    harness.child.kill('SIGKILL');
+    await harness.exited;
+    expect(await waitForGone(idle, timeoutBudgetMs())).toEqual([]);
+  });
+});
