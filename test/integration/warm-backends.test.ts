@@ -6,6 +6,8 @@
  * Each test starts from an empty pool.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, test } from 'vitest';
 import { startCluster, type StartedCluster } from '../../harness/cluster.js';
@@ -36,6 +38,41 @@ async function ask(url: string, path: string, { cookie, json }: { cookie?: strin
 
 const pidsOf = (cluster: StartedCluster) => cluster.backends.map((b) => b.pid!);
 
+/** The receive queue of the server's end of the loopback connection `client` → `server`, from /proc/net/tcp; undefined until it exists. */
+function serverReceiveQueue(serverPort: number, clientPort: number): number | undefined {
+  for (const row of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const [, local, remote, state, queues] = row.trim().split(/\s+/);
+    if (!local || state !== '01') continue;
+    if (parseInt(local.split(':')[1], 16) === serverPort && parseInt(remote.split(':')[1], 16) === clientPort) return parseInt(queues.split(':')[1], 16);
+  }
+  return undefined;
+}
+
+/**
+ * Sends a request whose handler is running when this resolves: the server
+ * has read every byte of it (its receive queue is empty), and the handler
+ * runs up to its first real wait in the same turn. `ended`: how the request
+ * ended.
+ */
+async function inFlight(url: string, request: string, cookie: string, json: unknown): Promise<{ ended: Promise<'answered' | 'cut off'> }> {
+  const [method, path] = request.split(' ');
+  const { port } = new URL(url);
+  const body = JSON.stringify(json);
+  const socket = connect(Number(port), '127.0.0.1');
+  const ended = new Promise<'answered' | 'cut off'>((resolve) => {
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve(answer.startsWith('HTTP/1.1') ? 'answered' : 'cut off'));
+  });
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  await new Promise<void>((resolve) =>
+    socket.write(`${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncookie: ${cookie}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => resolve()),
+  );
+  await pollUntil(async () => (serverReceiveQueue(Number(port), socket.localPort!) === 0 ? true : undefined), { what: `the server to read ${request}` });
+  return { ended };
+}
+
 beforeEach(async () => {
   await stopIdleBackends();
 });
@@ -48,18 +85,10 @@ describe('a backend recycled from a stopped cluster', () => {
     expect(login).toMatchObject({ status: 200, user: 'alice' });
     const oldCookie = login.cookies.find((c) => c.startsWith('sid='))!;
     expect(oldCookie).toBeDefined();
-    // A request still in the old life when it ends: its handler finishes later, with a line of its own.
-    const lateSent = Date.now();
-    const late = fetch(`${first.backends[0].url}/cart/items`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie: oldCookie },
-      body: JSON.stringify({ sku: 'late', delayMs: 300 }),
-    }).then(
-      () => 'answered',
-      () => 'cut off',
-    );
-    await ask(first.backends[0].url, '/health');
+    // A request still in the old life when it ends: its handler, waiting out its delay, finishes later.
+    const { ended: late } = await inFlight(first.backends[0].url, 'POST /cart/items', oldCookie, { sku: 'late', delayMs: 2000 });
     await first.stop();
+    const stopped = Date.now();
     expect(await late).toBe('cut off');
     expect(idleBackendPids()).toEqual([pid]);
 
@@ -82,15 +111,14 @@ describe('a backend recycled from a stopped cluster', () => {
     const newCookie = relogin.cookies.find((c) => c.startsWith('lab_sid='))!;
     expect(await ask(other.url, '/drafts', { cookie: newCookie })).toMatchObject({ status: 200, user: 'bob', session: 'loaded' });
 
-    // Wait until the old request's delay has run out in that process: a request it serves later was sent after it.
-    await pollUntil(
-      async () => {
-        const sent = Date.now();
-        await ask(warm.url, '/');
-        return sent > lateSent + 300 && second.history.backendLog.some((line) => line.time >= sent && line.backend === warm.name && line.path === '/') ? true : undefined;
-      },
-      { what: "a request served after the old life's last handler finished" },
-    );
+    // Let the old request's delay run out in that process (due at the latest 2 s after the old life ended),
+    // then have it serve two requests, one after the other: the old handler's timer has fired before the second.
+    await pollUntil(async () => (Date.now() > stopped + 2000 ? true : (await ask(warm.url, '/'), undefined)), { what: "the old request's delay to run out" });
+    for (const path of ['/after-1', '/after-2']) {
+      const sent = Date.now();
+      expect(await ask(warm.url, path)).toMatchObject({ status: 404, backend: warm.name });
+      await pollUntil(async () => second.history.backendLog.some((line) => line.path === path && line.time >= sent) || undefined, { what: `the log line of GET ${path}` });
+    }
     // Neither the old life's lines nor the late one reached the new cluster (nor the old one after its end).
     expect(second.history.backendLog.filter((line) => line.time < secondStarting || line.path === '/cart/items')).toEqual([]);
     expect(first.history.backendLog.filter((line) => line.path === '/cart/items')).toEqual([]);
