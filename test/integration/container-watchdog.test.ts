@@ -39,12 +39,11 @@ describe('the watchdog program', () => {
     expect(result).toEqual({ code: 0, stderr: '' });
   });
 
-  test('its pipe closing with no word, or "dirty" last, it sweeps: here it finds no engine and says so', async () => {
-    for (const words of [[], ['clean', 'dirty']]) {
-      const result = await watchdogAlone(words, { DOCKER_HOST: NO_ENGINE });
-      expect(result.code).toBe(0);
-      expect(result.stderr).toContain('session-lab container watchdog: runtime docker: no Docker engine answers at DOCKER_HOST=' + NO_ENGINE);
-    }
+  test('its pipe closing with no word said, it sweeps: here it finds no engine and says so', async () => {
+    // The contrast that gives the test above its meaning ("dirty" after "clean" is the SIGKILL case below).
+    const result = await watchdogAlone([], { DOCKER_HOST: NO_ENGINE });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('session-lab container watchdog: runtime docker: no Docker engine answers at DOCKER_HOST=' + NO_ENGINE);
   });
 });
 
