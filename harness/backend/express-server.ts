@@ -9,7 +9,8 @@ import { HarnessError } from '../errors.js';
 import { PACKAGE_ROOT } from '../util/paths.js';
 import type { AppCommand } from './command-launcher.js';
 
-export const EXPRESS_SERVER_SCRIPT = join(PACKAGE_ROOT, 'dist', 'servers', 'express', 'server.js');
+/** Bundled by `npm run build` (rolldown.config.js): one file to load, ~0.1 s less CPU per start than Express's modules one by one. */
+export const EXPRESS_SERVER_SCRIPT = join(PACKAGE_ROOT, 'dist', 'servers', 'express', 'bundle', 'server.js');
 
 /** The app command for the Express server; `env` sets its knobs (SESSION_SECRET, ROLLING…). */
 export function expressServerApp(env: Record<string, string> = {}): AppCommand {
