@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs, stripVTControlCharacters } from 'node:util';
 
 const ROOT = join(import.meta.dirname, '..');
-const COPY = ['dist', 'harness', 'servers', 'test', 'scenarios', 'docker', 'docs', 'package.json', 'tsconfig.json', 'vitest.config.ts'];
+const COPY = ['dist', 'harness', 'servers', 'test', 'scenarios', 'docker', 'docs', 'scripts', 'package.json', 'tsconfig.json', 'vitest.config.ts'];
 
 function count(name, value, min, max) {
   const n = Number(value);

@@ -96,11 +96,12 @@ describe.concurrent('diagnosis defects on a real cluster (issue 12)', () => {
       const event = result.events.find((e) => e.kind === restart)!;
       expect(event).toBeDefined();
       expect(event.time).toBeGreaterThanOrEqual(last.time + last.durationMs + ttlMs);
-      // The first answer after the restart is the reset, and it is expiry. (Later ones, if any,
-      // are the anonymous sessions of the retries outliving their TTL on a slow machine: expiry too.)
+      // The first answer after the restart is a reset, and every reset is expiry. (Others, if any,
+      // are sessions outliving their TTL between two requests on a slow machine — the landing's
+      // before the login, the retries' anonymous ones: expiry too.)
       const firstAnswered = result.records.filter(answered).sort((a, b) => a.step - b.step)[0];
       expect(firstAnswered).toBeDefined();
-      expect(result.resets[0]?.step).toBe(firstAnswered.step);
+      expect(result.resets.map((v) => v.step)).toContain(firstAnswered.step);
       expect(causes(result)).toEqual(result.resets.map(() => 'expiry'));
     };
     test('Redis restarted empty after the TTL ran out', async () => {
