@@ -3,6 +3,7 @@ import { describe, expect, test } from 'vitest';
 import type { RunResult } from '../../harness/runner/run.js';
 import { runCli } from '../helpers/cli.js';
 import { runBuiltIn } from '../helpers/scenario-run.js';
+import { keepHistoryOnFailure } from '../helpers/keep-history.js';
 import { budgetShare } from '../../harness/util/budget.js';
 
 /**
@@ -80,21 +81,23 @@ describe.concurrent('shared sessions in Redis', () => {
 
   test('restart-redis empties every session, and the diagnosis says so', async () => {
     const result = await runBuiltIn('login-browse', { cluster: { store: 'redis', balancer: 'round-robin' }, users: 8, faults: ['restart-redis,after=16'] });
-    const restart = result.events.find((e) => e.kind === 'redis-restarted')!;
-    expect(restart).toBeDefined();
-    // Users whose session a backend could not find after the restart were all reset; nobody
-    // else was (a request in flight across the restart may go either way: the old Redis may
-    // still answer it, or the store may be down for it — an error, not a reset).
-    const cameBack = new Set(result.records.filter((r) => r.time > restart.time && r.sessionIdInJar && r.sessionStatus === 'unknown-id').map((r) => r.user));
-    const answeredAfter = new Set(result.records.filter((r) => r.time + r.durationMs > restart.time).map((r) => r.user));
-    const reset = new Set(result.resets.map((v) => v.user));
-    expect(cameBack.size).toBeGreaterThan(0);
-    for (const user of cameBack) expect(reset.has(user)).toBe(true);
-    for (const user of reset) expect(answeredAfter.has(user)).toBe(true);
-    for (const v of result.resets) {
-      expect(v.cause).toBe('replication');
-      expect(v.evidence).toContain('the shared store was restarted empty');
-    }
+    await keepHistoryOnFailure('restart-redis', result, () => {
+      const restart = result.events.find((e) => e.kind === 'redis-restarted')!;
+      expect(restart).toBeDefined();
+      // Users whose session a backend could not find after the restart were all reset; nobody
+      // else was (a request in flight across the restart may go either way: the old Redis may
+      // still answer it, or the store may be down for it — an error, not a reset).
+      const cameBack = new Set(result.records.filter((r) => r.time > restart.time && r.sessionIdInJar && r.sessionStatus === 'unknown-id').map((r) => r.user));
+      const answeredAfter = new Set(result.records.filter((r) => r.time + r.durationMs > restart.time).map((r) => r.user));
+      const reset = new Set(result.resets.map((v) => v.user));
+      expect(cameBack.size).toBeGreaterThan(0);
+      for (const user of cameBack) expect(reset.has(user)).toBe(true);
+      for (const user of reset) expect(answeredAfter.has(user)).toBe(true);
+      for (const v of result.resets) {
+        expect(v.cause).toBe('replication');
+        expect(v.evidence).toContain('the shared store was restarted empty');
+      }
+    });
   });
 });
 
