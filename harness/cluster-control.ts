@@ -23,6 +23,6 @@ export interface ClusterControl {
   readonly redis: ProvisionedRedis | undefined;
   /** A replicated store's Redis topology (replicas, Sentinel, Cluster), for the store faults. */
   readonly topology?: StartedRedisTopology;
-  /** Records something that happened to the cluster, for the diagnosis. */
-  recordEvent(event: Omit<ClusterEvent, 'time'>): void;
+  /** Records something that happened to the cluster, for the diagnosis; returns the event as recorded (a fault that takes a while completes it: `lostBy`). */
+  recordEvent(event: Omit<ClusterEvent, 'time'>): ClusterEvent;
 }

@@ -201,7 +201,11 @@ export async function startCluster(input: ClusterOptions = {}): Promise<StartedC
     backendLog: [],
     events: [],
   };
-  const recordEvent = (event: Omit<ClusterEvent, 'time'>) => history.events.push({ time: Date.now(), ...event });
+  const recordEvent = (event: Omit<ClusterEvent, 'time'>): ClusterEvent => {
+    const recorded = { time: Date.now(), ...event };
+    history.events.push(recorded);
+    return recorded;
+  };
   const onLog = (line: BackendLogLine) => {
     if (options.recordBackendLog) history.backendLog.push(line);
     input.logger?.info(line, 'backend');

@@ -26,4 +26,6 @@ export const eventFact = (context: DiagnosisContext, e: ClusterEvent): EventFact
   ...(e.backend !== undefined ? { backend: e.backend } : {}),
   atMs: e.time - context.runStart,
   ...(e.fault ? { fault: e.fault } : {}),
+  ...(e.lostBy !== undefined && e.lostBy > e.time ? { lostByMs: e.lostBy - context.runStart } : {}),
+  ...(e.ongoing ? { ongoing: true } : {}),
 });

@@ -13,6 +13,10 @@ export interface EventFact {
   backend?: string;
   atMs: number;
   fault?: string;
+  /** A restart's end: the old store certainly gone (ClusterEvent.lostBy), when it came later than `atMs`. */
+  lostByMs?: number;
+  /** The restart was still under way when this was judged (no `lostByMs` yet). */
+  ongoing?: boolean;
 }
 
 /** Where a session came from: `sid#…` created on app-1 at step 2 (POST /login). */
@@ -105,7 +109,8 @@ export const losesBackend = (kind: ClusterEvent['kind']) => BACKEND_LOSS[kind] !
 
 function event(e: EventFact): string {
   const fault = e.fault ? ` (fault ${e.fault})` : '';
-  return e.kind === 'redis-restarted' ? `the shared store was restarted empty ${at(e.atMs)}${fault}` : `${e.backend} ${BACKEND_LOSS[e.kind]} ${at(e.atMs)}${fault}`;
+  const gone = e.lostByMs !== undefined ? `, the old one serving until it was gone by ${exact(e.lostByMs)}` : e.ongoing ? ', the restart still under way' : '';
+  return e.kind === 'redis-restarted' ? `the shared store was restarted empty ${at(e.atMs)}${fault}${gone}` : `${e.backend} ${BACKEND_LOSS[e.kind]} ${at(e.atMs)}${fault}`;
 }
 
 const created = (c: Created) => `${label(c.session)} created on ${c.createdOn} at step ${c.createdAtStep} (${c.createdBy})`;

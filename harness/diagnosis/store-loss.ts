@@ -77,6 +77,9 @@ function ttlRanOut(context: DiagnosisContext, r: RequestRecord, trace: SessionTr
   };
 }
 
+/** When a loss was certainly over: a restart's `lostBy` (the old process gone), not yet while it is under way, else the moment it was recorded. */
+const lostBy = (e: ClusterEvent) => (e.ongoing ? Infinity : (e.lostBy ?? e.time));
+
 const isCrash = (e: ClusterEvent) => e.kind === 'backend-killed' || e.kind === 'backend-restarted';
 
 export function unknownIdFinding(context: DiagnosisContext, r: RequestRecord, hash: string, trace: SessionTrace | undefined): Finding {
@@ -125,14 +128,17 @@ export function unknownIdFinding(context: DiagnosisContext, r: RequestRecord, ha
   // A replicated store (replicas, Sentinel, Cluster): its own reports may prove where the session was lost.
   const replicated = perProcessStore ? undefined : explainStoreMiss(history, r, hash);
   if (replicated) return { cause: replicated.cause, facts: { kind: 'store-replication', proof: replicated.kind ?? 'unproven', text: replicated.evidence } };
+  // A restart that began before this answer and was not over before the last write was sent: the
+  // write may have gone to the Redis it emptied (which serves until it is killed, `lostBy`).
   const loss =
     perProcessStore && r.backend
       ? backendEvent(r.backend, trace.lastWriteFrom - 1, answered)
-      : history.events.find((e) => e.kind === 'redis-restarted' && e.time > trace.lastWriteFrom - 1 && e.time <= answered);
+      : history.events.find((e) => e.kind === 'redis-restarted' && lostBy(e) > trace.lastWriteFrom - 1 && e.time <= answered);
   if (loss) {
     // Which came first: the TTL's end or the loss? Only a live session is lost by a restart.
     if (loss.time >= expiredBy) return timeRanOut(context, r, trace, hash, life, eventFact(context, loss));
-    if (loss.time < aliveUntil) return { cause: 'replication', facts: { kind: 'store-lost', ...created, loss: eventFact(context, loss), aliveUntilMs: aliveUntil - runStart } };
+    // The loss was over by `lostBy`, and before this answer, which found the session gone.
+    if (Math.min(lostBy(loss), answered) < aliveUntil) return { cause: 'replication', facts: { kind: 'store-lost', ...created, loss: eventFact(context, loss), aliveUntilMs: aliveUntil - runStart } };
     return {
       cause: 'unclassified',
       facts: {

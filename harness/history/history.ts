@@ -185,6 +185,15 @@ export interface ClusterEvent {
   detail?: string;
   /** A replicated store's topology at the event, e.g. `primary redis-2 (127.0.0.1:P), replica redis-3 (…)`. */
   topology?: string;
+  /**
+   * A loss that takes a while (a Redis restart: its keeper stops the old
+   * process, then a new one starts): when what it lost was certainly lost
+   * (the old process reaped). `time` is when it began; the store may have
+   * served requests until `lostBy`, and what they wrote was lost with it.
+   */
+  lostBy?: number;
+  /** Set while such a loss is under way (no `lostBy` yet): a user's pass may be judged before it is over. */
+  ongoing?: boolean;
 }
 
 export interface Topology {

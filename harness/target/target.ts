@@ -56,7 +56,11 @@ export function connectTarget(options: TargetOptions): StartedCluster {
     backendLog: [],
     events: [],
   };
-  const recordEvent = (event: Omit<ClusterEvent, 'time'>) => history.events.push({ time: Date.now(), ...event });
+  const recordEvent = (event: Omit<ClusterEvent, 'time'>): ClusterEvent => {
+    const recorded = { time: Date.now(), ...event };
+    history.events.push(recorded);
+    return recorded;
+  };
   const refuse = async (): Promise<never> => {
     throw new HarnessError('SLAB_ERR_OPTION_INVALID', 'a --target run cannot act on backends (kill, restart, drain): session-lab did not start them');
   };

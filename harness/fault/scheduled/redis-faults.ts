@@ -30,8 +30,16 @@ export const restartRedis: ScheduledFaultDefinition = {
   requires: ['redis', 'own-redis'],
   async act(cluster, { spec }) {
     const redis = redisOf(cluster, 'restart-redis');
-    cluster.recordEvent({ kind: 'redis-restarted', fault: spec, detail: 'Redis restarted empty (no persistence)' });
-    await redis.restart();
+    // The old Redis serves on until its keeper has killed it (late, on a busy machine): what it
+    // stored meanwhile is lost too. It is certainly gone once the new one is ready; until then
+    // the restart is under way (users who finish meanwhile are judged with it so).
+    const event = cluster.recordEvent({ kind: 'redis-restarted', fault: spec, detail: 'Redis restarted empty (no persistence)', ongoing: true });
+    try {
+      await redis.restart();
+    } finally {
+      event.lostBy = Date.now();
+      delete event.ongoing;
+    }
   },
 };
 
