@@ -192,7 +192,22 @@ describe.concurrent('Redis Cluster', () => {
     const compared = await Promise.all(
       ['login-browse', 'concurrent-cart'].map(async (scenario) => ({ scenario, pair: await Promise.all([verdicts('redis-cluster', scenario), verdicts('redis', scenario)]) })),
     );
-    for (const { scenario, pair } of compared) expect(pair[0], scenario).toEqual(pair[1]);
+    for (const { scenario, pair } of compared) {
+      const [cluster, one] = pair;
+      expect({ passed: cluster.passed, causes: cluster.causes }, scenario).toEqual({ passed: one.passed, causes: one.causes });
+      // The anomalies each store can have: lost updates, always, for the six adds saved whole
+      // (concurrent-cart). Whether the slow add also resurrects the session depends on the logout
+      // reaching a backend before the add saves, a race a busy machine decides either way on each
+      // run: a store may show it, never any other kind.
+      const possible = scenario === 'concurrent-cart' ? ['lost-update', 'resurrected-session'] : [];
+      for (const kinds of [cluster.kinds, one.kinds]) {
+        expect(
+          kinds.filter((kind) => !possible.includes(kind)),
+          scenario,
+        ).toEqual([]);
+        if (scenario === 'concurrent-cart') expect(kinds, scenario).toContain('lost-update');
+      }
+    }
   });
 });
 
