@@ -8,7 +8,8 @@ import { runCli, startCli } from '../helpers/cli.js';
 import { testRedis } from '../helpers/redis.js';
 import { descendantsOf, waitForDescendants, waitForGone, waitForNoMarked } from '../helpers/processes.js';
 
-describe('session-lab run', () => {
+// Each test starts CLI processes of its own and reads only their output and their marker: side by side.
+describe.concurrent('session-lab run', () => {
   test('memory + round-robin, 3 servers, on the http-proxy engine: exit 1, naming the replication cause, nothing left running', async () => {
     const result = await runCli(['run', 'login-browse', '--store', 'memory', '--servers', '3', '--proxy-engine', 'http-proxy']);
     expect(result.code).toBe(1);
@@ -19,7 +20,8 @@ describe('session-lab run', () => {
   });
 
   testRedis('redis + round-robin: exit 0', async () => {
-    const result = await runCli(['run', 'login-browse', '--store', 'redis']);
+    // Two servers are enough for round-robin to move the user on at every step (seeded-turn.ts).
+    const result = await runCli(['run', 'login-browse', '--store', 'redis', '--servers', '2']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('PASSED');
@@ -27,7 +29,7 @@ describe('session-lab run', () => {
   });
 
   test('--json prints one object with passed, requests and resets', async () => {
-    const result = await runCli(['run', 'login-browse', '--json', '--users', '2']);
+    const result = await runCli(['run', 'login-browse', '--json', '--users', '2', '--servers', '2']);
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout);
     expect(report.passed).toBe(false);
@@ -65,12 +67,17 @@ describe('session-lab run', () => {
   });
 
   test('unknown flags and bad numbers exit 2', async () => {
-    expect((await runCli(['run', 'login-browse', '--sticky'])).code).toBe(2);
-    const servers = await runCli(['run', 'login-browse', '--servers', 'three']);
+    const [sticky, servers, launch, scenario] = await Promise.all([
+      runCli(['run', 'login-browse', '--sticky']),
+      runCli(['run', 'login-browse', '--servers', 'three']),
+      runCli(['launch']),
+      runCli(['run', 'no-such-scenario']),
+    ]);
+    expect(sticky.code).toBe(2);
     expect(servers.code).toBe(2);
     expect(servers.stderr).toContain('--servers');
-    expect((await runCli(['launch'])).code).toBe(2);
-    expect((await runCli(['run', 'no-such-scenario'])).code).toBe(2);
+    expect(launch.code).toBe(2);
+    expect(scenario.code).toBe(2);
   });
 
   test('REDIS_URL pointing at a closed port exits 3 naming the store, nothing left running', async () => {
@@ -84,7 +91,7 @@ describe('session-lab run', () => {
   });
 });
 
-describe('stopping a long run', () => {
+describe.concurrent('stopping a long run', () => {
   // 3 backends + the redis keeper + redis-server.
   const LONG_RUN = ['run', 'login-browse', '--store', 'redis', '--users', '20', '--repeat', '2000'];
 
