@@ -7,15 +7,23 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { describe, expect, test } from 'vitest';
-import { startCluster } from '../../harness/cluster.js';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startCluster, type StartedCluster } from '../../harness/cluster.js';
 import { provisionRedis } from '../../harness/redis/provision.js';
 import { runCli } from '../helpers/cli.js';
 import { waitForNoMarked } from '../helpers/processes.js';
 
-describe('through the balancer', () => {
+describe.concurrent('through the balancer', () => {
+  // Each test sends one request and reads its answer: one cluster serves all three.
+  let cluster: StartedCluster;
+  beforeAll(async () => {
+    cluster = await startCluster({ servers: 1, store: 'memory' });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
   test('a 100 KB POST gets 413, not a 503', async () => {
-    await using cluster = await startCluster({ servers: 1, store: 'memory' });
     const response = await fetch(`${cluster.url}/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -26,7 +34,6 @@ describe('through the balancer', () => {
   });
 
   test("a client's X-Forwarded-Proto: https over plain http gets no Secure cookie", async () => {
-    await using cluster = await startCluster({ servers: 1, store: 'memory' });
     const response = await fetch(`${cluster.url}/`, { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.9' } });
     expect(response.status).toBe(200);
     const cookies = response.headers.getSetCookie();
@@ -35,13 +42,12 @@ describe('through the balancer', () => {
   });
 
   test("/partner/link points at the configured site, not at a client's X-Forwarded-Host", async () => {
-    await using cluster = await startCluster({ servers: 1, store: 'memory' });
     const response = await fetch(`${cluster.url}/partner/link`, { headers: { 'x-forwarded-host': 'evil.example' } });
     expect(await response.json()).toEqual({ url: 'https://shop.example.test/drafts' });
   });
 });
 
-test('the Redis session-lab starts refuses clients without its random password', async () => {
+test.concurrent('the Redis session-lab starts refuses clients without its random password', async () => {
   const redis = await provisionRedis({ env: { PATH: process.env.PATH } });
   try {
     const url = new URL(redis.url);
@@ -66,7 +72,9 @@ test('the Redis session-lab starts refuses clients without its random password',
   }
 });
 
-describe('--history', () => {
+// Each test runs a CLI of its own into a file of its own. One server: what the history keeps of a
+// request does not depend on how many servers share the sessions.
+describe.concurrent('--history', () => {
   const requests = (file: string) =>
     readFileSync(file, 'utf8')
       .trim()
@@ -77,7 +85,7 @@ describe('--history', () => {
   test('holds no password and no session id, only their hashes, and is mode 0600 (even if it existed)', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'slab-history-')), 'run.jsonl');
     writeFileSync(file, 'old\n', { mode: 0o644 });
-    const result = await runCli(['run', 'login-browse', '--store', 'redis', '--history', file]);
+    const result = await runCli(['run', 'login-browse', '--store', 'redis', '--servers', '1', '--history', file]);
     expect(result.code, result.stderr).toBe(0);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const text = readFileSync(file, 'utf8');
@@ -100,7 +108,7 @@ describe('--history', () => {
 
   test('--history-raw keeps what was sent, for a user who needs it', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'slab-history-')), 'raw.jsonl');
-    const result = await runCli(['run', 'login-browse', '--store', 'redis', '--history', file, '--history-raw']);
+    const result = await runCli(['run', 'login-browse', '--store', 'redis', '--servers', '1', '--history', file, '--history-raw']);
     expect(result.code, result.stderr).toBe(0);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readFileSync(file, 'utf8')).toContain('alice-pw');
