@@ -7,15 +7,15 @@ import { runCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'slab-diagnose-'));
 
-test('diagnose run.jsonl prints the same verdicts, failures and counts as the run that wrote it', async () => {
+test.concurrent('diagnose run.jsonl prints the same verdicts, failures and counts as the run that wrote it', async () => {
   const file = join(dir, 'run.jsonl');
   // A backend killed mid-run: the evidence names the event and its time since the run started.
-  const run = await runCli(['run', 'login-browse', '--users', '5', '--json', '--history', file, '--fault', 'kill-backend=app-2,after=8']);
+  const run = await runCli(['run', 'login-browse', '--users', '5', '--servers', '2', '--json', '--history', file, '--fault', 'kill-backend=app-2,after=8']);
   expect(run.code).toBe(1);
   const ran = JSON.parse(run.stdout);
   expect(ran.resetsTotal).toBeGreaterThan(0);
 
-  const again = await runCli(['diagnose', file, '--json']);
+  const [again, text] = await Promise.all([runCli(['diagnose', file, '--json']), runCli(['diagnose', file])]);
   expect(again.stderr).toBe('');
   expect(again.code).toBe(1);
   const diagnosed = JSON.parse(again.stdout);
@@ -41,17 +41,15 @@ test('diagnose run.jsonl prints the same verdicts, failures and counts as the ru
     expect(diagnosed[field], field).toEqual(ran[field]);
   }
 
-  const text = await runCli(['diagnose', file]);
   expect(text.stdout).toContain('session reset — cause: replication');
 });
 
-test('a file that is not a --history file: exit 2 naming the file and line', async () => {
+test.concurrent('a file that is not a --history file: exit 2 naming the file and line', async () => {
   const bad = join(dir, 'bad.jsonl');
   writeFileSync(bad, '{"type":"topology","backends":["app-1"],"cookieName":"sid"}\nnot json\n');
-  const result = await runCli(['diagnose', bad]);
+  const [result, missing] = await Promise.all([runCli(['diagnose', bad]), runCli(['diagnose', join(dir, 'missing.jsonl')])]);
   expect(result.code).toBe(2);
   expect(result.stderr).toContain(`SLAB_ERR_HISTORY_INVALID: ${bad}: line 2: not JSON`);
-  const missing = await runCli(['diagnose', join(dir, 'missing.jsonl')]);
   expect(missing.code).toBe(2);
   expect(missing.stderr).toContain('SLAB_ERR_HISTORY_INVALID');
 });

@@ -29,15 +29,19 @@ let run: CliResult & { marker: string };
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'slab-report-'));
-  run = await runCli(['run', 'login-browse', '--users', '4', '--report', join(dir, 'out'), '--junit', join(dir, 'junit.xml'), '--summary', join(dir, 'summary.md')]);
-  browser = await launchChromium();
+  // The run and the browser start side by side: neither needs the other until the tests read the report.
+  [run, browser] = await Promise.all([
+    runCli(['run', 'login-browse', '--users', '4', '--report', join(dir, 'out'), '--junit', join(dir, 'junit.xml'), '--summary', join(dir, 'summary.md')]),
+    launchChromium(),
+  ]);
 });
 
 afterAll(async () => {
   await browser?.stop();
 });
 
-describe('session-lab run login-browse --users 4 --report out/', () => {
+// The tests only read what the one run wrote; the browser gives each its own context.
+describe.concurrent('session-lab run login-browse --users 4 --report out/', () => {
   test('exit 1 as without --report, and nothing left running', async () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`report: ${join(dir, 'out', 'index.html')}`);

@@ -15,7 +15,7 @@ import { runCli } from '../helpers/cli.js';
 
 const SCENARIO = join(import.meta.dirname, '..', 'fixtures', 'express-app', 'login-account.yaml');
 
-describe('--target', () => {
+describe.concurrent('--target', () => {
   it('finds the resets of a running system from the client view, and says unclassified where that view cannot prove a cause', async () => {
     await using system = await startCluster({ servers: 3, store: 'memory', app: { ...planRun(loadScenario(SCENARIO)).cluster.app!, env: { SESSION_SECRET: 'one' } } });
     // One user: round-robin then sends each of its requests to the next replica, so its
@@ -40,10 +40,9 @@ describe('--target', () => {
   });
 
   it('refuses what a running system cannot have (exit 2)', async () => {
-    const both = await runCli(['run', SCENARIO, '--target', 'http://127.0.0.1:9/', '--store', 'redis']);
+    const [both, bad] = await Promise.all([runCli(['run', SCENARIO, '--target', 'http://127.0.0.1:9/', '--store', 'redis']), runCli(['run', SCENARIO, '--target', 'ftp://127.0.0.1/'])]);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('--store: not with --target');
-    const bad = await runCli(['run', SCENARIO, '--target', 'ftp://127.0.0.1/']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--target: expected an http or https URL');
   });
