@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import type { RedisNodeAddress, RedisTopologyConfig } from '../../servers/session/replication-config.js';
 import { redisUrl, startKeeper, withClient, type Keeper } from './provision.js';
 import { freePort } from '../util/net.js';
+import { budgetShare } from '../util/budget.js';
 
 export type TopologyKind = RedisTopologyConfig['kind'];
 
@@ -85,8 +86,12 @@ export function infoFields(info: string): Record<string, string> {
   return out;
 }
 
-/** Runs `use` on a short-lived connection that never retries. */
-export function withNode<T>(port: number, use: (client: Redis) => Promise<T>, timeoutMs = 1000): Promise<T> {
+/**
+ * Runs `use` on a short-lived connection that never retries. Its connect and
+ * command deadlines are a share of the time budget: a fixed second timed out
+ * setting up a Redis Cluster, and reading a lagging replica, at load 28.
+ */
+export function withNode<T>(port: number, use: (client: Redis) => Promise<T>, timeoutMs = budgetShare(0.1)): Promise<T> {
   return withClient(nodeUrl(port), use, { connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false });
 }
 
