@@ -107,3 +107,52 @@ export async function allContainers(): Promise<string[]> {
     .map((line) => line.trim())
     .filter(Boolean);
 }
+
+/**
+ * The containers of the harness process `pid` (a CLI the test started, or
+ * this worker): every container session-lab starts carries a
+ * `session-lab.owner` label that begins with its harness's pid
+ * (harness/docker/watchdog.ts, OWNER_ID). Scoped to one process, so tests
+ * running side by side (and other test files on the same engine) do not see
+ * each other's containers.
+ */
+export async function containersOfProcess(pid: number): Promise<string[]> {
+  const rows = (await dockerCli('ps', '-a', '--filter', 'label=session-lab.owner', '--format', '{{.ID}} {{.Label "session-lab.owner"}}')).split('\n');
+  return rows
+    .map((row) => row.trim().split(' '))
+    .filter(([id, owner]) => id && owner?.startsWith(`${pid}-`))
+    .map(([id]) => id);
+}
+
+/** Polls until the harness process `pid` has no container left, within the budget; the ids still there at the deadline. */
+export async function noContainersLeftBy(pid: number, timeoutMs = timeoutBudgetMs()): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  let left = await containersOfProcess(pid);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    left = await containersOfProcess(pid);
+  }
+  return left;
+}
+
+/**
+ * The containers of `owner` (an OWNER_ID) whose environment holds `entry`
+ * (NAME=value): one test's containers when several tests of one process
+ * start containers side by side, each giving its own a marker variable.
+ */
+export async function containersWithEnv(owner: string, entry: string): Promise<string[]> {
+  const ids = (await dockerCli('ps', '-aq', '--filter', `label=session-lab.owner=${owner}`)).split('\n').filter(Boolean);
+  if (ids.length === 0) return [];
+  let listing: string;
+  try {
+    listing = await dockerCli('inspect', '--format', '{{.Id}} {{json .Config.Env}}', ...ids);
+  } catch (error) {
+    // A container removed between the listing and the inspection: the others are still printed.
+    listing = (error as { stdout?: string }).stdout ?? '';
+  }
+  return listing
+    .split('\n')
+    .filter(Boolean)
+    .filter((row) => (JSON.parse(row.slice(row.indexOf(' ') + 1)) as string[]).includes(entry))
+    .map((row) => row.slice(0, 12));
+}
