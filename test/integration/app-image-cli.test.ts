@@ -11,7 +11,7 @@ import { describeDocker } from '../helpers/docker.js';
 import { waitForNoMarked } from '../helpers/processes.js';
 
 describeDocker('run --app-image', () => {
-  test("an image's app as 3 replicas on memory sessions: replication resets; nothing left running", async () => {
+  test.concurrent("an image's app as 3 replicas on memory sessions: replication resets; nothing left running", async () => {
     const run = await runCli(['run', 'login-browse', '--app-image', await referenceImage(), '--json']);
     expect(run.code, run.stderr).toBe(1);
     const json = JSON.parse(run.stdout) as { resets: { cause: string }[]; requestsPerBackend: Record<string, number> };
@@ -21,7 +21,7 @@ describeDocker('run --app-image', () => {
     expect(await waitForNoMarked(run.marker)).toEqual([]);
   });
 
-  test('a missing image is exit 3 naming it; --app-port with 3 replicas is exit 2; nothing left running', async () => {
+  test.concurrent('a missing image is exit 3 naming it; --app-port with 3 replicas is exit 2; nothing left running', async () => {
     const missing = await runCli(['run', 'login-browse', '--app-image', 'session-lab-test/no-such-app:1']);
     expect(missing.code, missing.stderr).toBe(3);
     expect(missing.stderr).toContain('SLAB_ERR_IMAGE_MISSING');

@@ -9,6 +9,9 @@
  * finished too. To prove a clean shutdown's watchdog did not sweep, the
  * harness hands its watchdog an engine address that does not exist (its own
  * Docker client is already connected): any sweep would say so there.
+ *
+ * Every test has a watchdog (and a harness) of its own, with its own owner
+ * id: they run side by side.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -32,20 +35,6 @@ async function watchdogAlone(words: string[], env: NodeJS.ProcessEnv): Promise<{
   const [code] = (await once(child, 'close')) as [number | null];
   return { code, stderr };
 }
-
-describe('the watchdog program', () => {
-  test('told "clean" before its pipe closes, it exits 0 without contacting the engine', async () => {
-    const result = await watchdogAlone(['dirty', 'clean'], { DOCKER_HOST: NO_ENGINE });
-    expect(result).toEqual({ code: 0, stderr: '' });
-  });
-
-  test('its pipe closing with no word said, it sweeps: here it finds no engine and says so', async () => {
-    // The contrast that gives the test above its meaning ("dirty" after "clean" is the SIGKILL case below).
-    const result = await watchdogAlone([], { DOCKER_HOST: NO_ENGINE });
-    expect(result.code).toBe(0);
-    expect(result.stderr).toContain('session-lab container watchdog: runtime docker: no Docker engine answers at DOCKER_HOST=' + NO_ENGINE);
-  });
-});
 
 type Mode = 'clean' | 'left' | 'killed';
 
@@ -84,34 +73,50 @@ function harness(mode: Mode) {
 
 const containersOf = async (owner: string) => (await dockerCli('ps', '-aq', '--filter', `label=session-lab.owner=${owner}`)).split('\n').filter(Boolean);
 
-describeDocker('the watchdog with a real harness', () => {
-  test('clean shutdown: the harness removed its container; its watchdog exits having swept nothing, without a Docker client', async () => {
-    const run = harness('clean');
-    const owner = await run.owner;
-    const { code, stderr } = await run.closed;
-    expect(code, stderr).toBe(0);
-    // Had it swept, it would have said that no engine answers at NO_ENGINE.
-    expect(stderr).not.toContain('container watchdog');
-    expect(await containersOf(owner)).toEqual([]);
+describe.concurrent('the container watchdog, side by side', () => {
+  describe('the watchdog program', () => {
+    test('told "clean" before its pipe closes, it exits 0 without contacting the engine', async () => {
+      const result = await watchdogAlone(['dirty', 'clean'], { DOCKER_HOST: NO_ENGINE });
+      expect(result).toEqual({ code: 0, stderr: '' });
+    });
+
+    test('its pipe closing with no word said, it sweeps: here it finds no engine and says so', async () => {
+      // The contrast that gives the test above its meaning ("dirty" after "clean" is the SIGKILL case below).
+      const result = await watchdogAlone([], { DOCKER_HOST: NO_ENGINE });
+      expect(result.code).toBe(0);
+      expect(result.stderr).toContain('session-lab container watchdog: runtime docker: no Docker engine answers at DOCKER_HOST=' + NO_ENGINE);
+    });
   });
 
-  test('a normal exit with a container still running: the watchdog removes it (clean is said only when nothing is left)', async () => {
-    const run = harness('left');
-    const owner = await run.owner;
-    const { code, stderr } = await run.closed;
-    expect(code, stderr).toBe(0);
-    expect(stderr).toContain(`session-lab container watchdog: removed 1 container(s) that harness ${owner} left behind`);
-    expect(await containersOf(owner)).toEqual([]);
-  });
+  describeDocker('the watchdog with a real harness', () => {
+    test('clean shutdown: the harness removed its container; its watchdog exits having swept nothing, without a Docker client', async () => {
+      const run = harness('clean');
+      const owner = await run.owner;
+      const { code, stderr } = await run.closed;
+      expect(code, stderr).toBe(0);
+      // Had it swept, it would have said that no engine answers at NO_ENGINE.
+      expect(stderr).not.toContain('container watchdog');
+      expect(await containersOf(owner)).toEqual([]);
+    });
 
-  test('SIGKILL mid-run, after a clean moment and a new container: the watchdog removes it', async () => {
-    const run = harness('killed');
-    const owner = await run.owner;
-    expect(await containersOf(owner)).toHaveLength(1);
-    run.child.kill('SIGKILL');
-    const { signal, stderr } = await run.closed;
-    expect(signal).toBe('SIGKILL');
-    expect(stderr).toContain(`removed 1 container(s) that harness ${owner} left behind`);
-    expect(await containersOf(owner)).toEqual([]);
+    test('a normal exit with a container still running: the watchdog removes it (clean is said only when nothing is left)', async () => {
+      const run = harness('left');
+      const owner = await run.owner;
+      const { code, stderr } = await run.closed;
+      expect(code, stderr).toBe(0);
+      expect(stderr).toContain(`session-lab container watchdog: removed 1 container(s) that harness ${owner} left behind`);
+      expect(await containersOf(owner)).toEqual([]);
+    });
+
+    test('SIGKILL mid-run, after a clean moment and a new container: the watchdog removes it', async () => {
+      const run = harness('killed');
+      const owner = await run.owner;
+      expect(await containersOf(owner)).toHaveLength(1);
+      run.child.kill('SIGKILL');
+      const { signal, stderr } = await run.closed;
+      expect(signal).toBe('SIGKILL');
+      expect(stderr).toContain(`removed 1 container(s) that harness ${owner} left behind`);
+      expect(await containersOf(owner)).toEqual([]);
+    });
   });
 });

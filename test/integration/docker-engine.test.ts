@@ -10,13 +10,13 @@ import { freePort } from '../../harness/util/net.js';
 import { BASE_IMAGE, describeDocker, dockerCli } from '../helpers/docker.js';
 
 describeDocker('docker engine', () => {
-  test('the engine has no bridge network, and the base image is there', async () => {
+  test.concurrent('the engine has no bridge network, and the base image is there', async () => {
     const networks = (await dockerCli('network', 'ls', '--format', '{{.Driver}}')).split('\n').filter(Boolean);
     expect(networks).not.toContain('bridge');
     expect((await dockerCli('image', 'ls', '-q', BASE_IMAGE)).trim()).not.toBe('');
   });
 
-  test("the base image runs the host's redis-server on host networking at 127.0.0.1, removed on stop", async () => {
+  test.concurrent("the base image runs the host's redis-server on host networking at 127.0.0.1, removed on stop", async () => {
     const port = await freePort();
     const label = `docker-engine-test-${process.pid}-${port}`;
     const container = await new GenericContainer(BASE_IMAGE)

@@ -29,17 +29,19 @@ function needs(binary: string): boolean {
 
 const render = (template: string, output: string, ...pairs: string[]) => run('sh', [join(DOCKER_DIR, 'render-config.sh'), join(DOCKER_DIR, template), output, ...pairs]);
 
-describe('docker/ files', () => {
+describe.concurrent('docker/ files', () => {
   test('compose.yaml validates with docker-compose, on memory and on Redis sessions', async (context) => {
     if (!needs('docker-compose')) return context.skip();
-    for (const store of ['memory', 'redis']) {
-      const { stdout } = await run('docker-compose', ['-f', join(DOCKER_DIR, 'compose.yaml'), '--profile', 'haproxy', 'config'], {
-        env: { ...process.env, SESSION_STORE: store },
-      });
-      const config = parse(stdout) as { services: Record<string, { environment?: Record<string, string> }> };
-      expect(Object.keys(config.services).sort()).toEqual(['app-1', 'app-2', 'app-3', 'balancer', 'haproxy', 'redis']);
-      expect(config.services['app-2'].environment).toMatchObject({ BACKEND_ID: 'app-2', SESSION_STORE: store, PORT: '3000' });
-    }
+    await Promise.all(
+      ['memory', 'redis'].map(async (store) => {
+        const { stdout } = await run('docker-compose', ['-f', join(DOCKER_DIR, 'compose.yaml'), '--profile', 'haproxy', 'config'], {
+          env: { ...process.env, SESSION_STORE: store },
+        });
+        const config = parse(stdout) as { services: Record<string, { environment?: Record<string, string> }> };
+        expect(Object.keys(config.services).sort()).toEqual(['app-1', 'app-2', 'app-3', 'balancer', 'haproxy', 'redis']);
+        expect(config.services['app-2'].environment).toMatchObject({ BACKEND_ID: 'app-2', SESSION_STORE: store, PORT: '3000' });
+      }),
+    );
   });
 
   test('the nginx template rendered as compose renders it passes nginx -t', async (context) => {
