@@ -7,22 +7,22 @@
  */
 import { describe, expect, test } from 'vitest';
 import { startCluster, type ClusterOptions } from '../../harness/cluster.js';
-import { runScenario, type RunResult } from '../../harness/runner/run.js';
+import type { RunResult } from '../../harness/runner/run.js';
 import { parseScenario } from '../../harness/scenario/load.js';
 import type { ScenarioStep } from '../../harness/scenario/schema.js';
 import type { RequestRecord } from '../../harness/history/history.js';
 import { sessionIdHash } from '../../servers/session/session-id.js';
+import { comeBack, runUntil, type StopWhen } from '../helpers/scenario-run.js';
 
 const land: ScenarioStep = { name: 'land', method: 'GET', path: '/' };
 const login: ScenarioStep = { name: 'log in', method: 'POST', path: '/login', json: { user: 'alice', password: 'alice-pw' } };
 const drafts: ScenarioStep = { name: 'view drafts', method: 'GET', path: '/drafts' };
 
-async function run(name: string, cluster: ClusterOptions, steps: ScenarioStep[], users = 1, until?: (record: RequestRecord) => boolean): Promise<RunResult> {
+async function run(name: string, cluster: ClusterOptions, steps: ScenarioStep[], users = 1, until?: StopWhen): Promise<RunResult> {
   const scenario = parseScenario({ name, description: `issue 12: ${name}`, steps }, `${name}.yaml`);
   await using started = await startCluster({ ...cluster, recordBackendLog: false });
   // `until`: the run stops once a request it waits for is answered (the rest of its steps are only retries).
-  const done = new AbortController();
-  return await runScenario(started, scenario, { users, signal: done.signal, onRecord: until && ((record) => until(record) && done.abort()) });
+  return await runUntil(started, scenario, { users }, until);
 }
 
 const causes = (result: RunResult) => result.resets.map((v) => v.cause);
@@ -88,7 +88,7 @@ describe.concurrent('diagnosis defects on a real cluster (issue 12)', () => {
     const health: ScenarioStep = { name: 'health check', method: 'GET', path: '/health' };
     // After the restart, requests until one is answered (the run stops there): a restarting backend
     // (or Redis) refuses them for as long as it takes to come back, seconds on a busy machine.
-    const retry: ScenarioStep[] = Array.from({ length: 40 }, () => [{ name: 'pause', wait: 250 }, drafts]).flat();
+    const retry = comeBack(drafts);
     const answered = (r: RequestRecord) => r.step > 5 && r.backend !== undefined && r.status < 500;
     const steps: ScenarioStep[] = [land, login, drafts, { name: 'past the TTL', wait: ttlMs + 400 }, health, ...retry];
     const check = (result: RunResult, restart: string) => {
