@@ -9,6 +9,15 @@
  *
  * Timings are short so a failover fits in a test: a primary is down after
  * 500 ms without an answer, and a failover is retried after 3 s.
+ *
+ * The replicas replicate through links (replication-link.ts), so their
+ * master address is the link's, not the primary's. Sentinel "fixes" such a
+ * replica (`+fix-slave-config`: REPLICAOF the primary's own address)
+ * failover-timeout after it first saw it — 8 s after start-up with 3 s —
+ * and from then on writes reach that replica at once: a lag or partition
+ * fault does nothing, and a kill-primary loses no write although the
+ * history says the replicas trailed it. So failover-timeout stays long
+ * while the primary is up, and becomes short when the harness kills it.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,11 +25,14 @@ import { makeTopologyDir, type TopologyDir } from './topology-dir.js';
 import type { Keeper } from './provision.js';
 import { startReplicaSet, topologyStartMs } from './replica-set.js';
 import { killNode, newTopologyPassword, pauseNode, startNode, withNode, type StartedRedisTopology, type TopologyNode, nodeAddress } from './topology.js';
+import { budgetShare } from '../util/budget.js';
 import { pollUntil } from '../util/wait.js';
 
 export const MASTER_NAME = 'slab';
 export const SENTINEL_DOWN_AFTER_MS = 500;
 const FAILOVER_TIMEOUT_MS = 3000;
+/** failover-timeout until the primary is killed: longer than any run, so Sentinel never re-points a replica past its link. */
+const LINKED_FAILOVER_TIMEOUT_MS = 24 * 3_600_000;
 
 export async function startSentinelTopology(binary: string, replicas = 2, password = newTopologyPassword()): Promise<StartedRedisTopology> {
   const set = await startReplicaSet(binary, replicas, password);
@@ -44,7 +56,7 @@ export async function startSentinelTopology(binary: string, replicas = 2, passwo
         [
           `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${primary.port} 2`,
           `sentinel down-after-milliseconds ${MASTER_NAME} ${SENTINEL_DOWN_AFTER_MS}`,
-          `sentinel failover-timeout ${MASTER_NAME} ${FAILOVER_TIMEOUT_MS}`,
+          `sentinel failover-timeout ${MASTER_NAME} ${LINKED_FAILOVER_TIMEOUT_MS}`,
           `sentinel parallel-syncs ${MASTER_NAME} 1`,
           // The data nodes' password, in a file of a folder only its owner can read (mkdtemp: 0700).
           `sentinel auth-pass ${MASTER_NAME} ${password}`,
@@ -114,6 +126,13 @@ export async function startSentinelTopology(binary: string, replicas = 2, passwo
       // The primary the harness last saw promoted: killed at once, without a round trip that a loaded machine makes long.
       const current = set.known.dead ? ((await sentinelPrimary()) ?? primary) : set.known;
       killNode(current, before);
+      // Only now: a replica re-pointed at a live primary would get the writes its link holds back.
+      // Dead, it has nothing more to give; the failover (and its retries) run on the short timeout.
+      await Promise.all(
+        sentinels.map((sentinel) =>
+          withNode(sentinel.port, (client) => client.call('SENTINEL', 'SET', MASTER_NAME, 'failover-timeout', String(FAILOVER_TIMEOUT_MS)), budgetShare(0.1)).catch(() => undefined),
+        ),
+      );
       return current;
     },
     waitForNewPrimary: (old, timeoutMs) =>
