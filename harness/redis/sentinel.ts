@@ -25,7 +25,6 @@ import { makeTopologyDir, type TopologyDir } from './topology-dir.js';
 import type { Keeper } from './provision.js';
 import { startReplicaSet, topologyStartMs } from './replica-set.js';
 import { killNode, newTopologyPassword, pauseNode, startNode, withNode, type StartedRedisTopology, type TopologyNode, nodeAddress } from './topology.js';
-import { budgetShare } from '../util/budget.js';
 import { pollUntil } from '../util/wait.js';
 
 export const MASTER_NAME = 'slab';
@@ -129,9 +128,7 @@ export async function startSentinelTopology(binary: string, replicas = 2, passwo
       // Only now: a replica re-pointed at a live primary would get the writes its link holds back.
       // Dead, it has nothing more to give; the failover (and its retries) run on the short timeout.
       await Promise.all(
-        sentinels.map((sentinel) =>
-          withNode(sentinel.port, (client) => client.call('SENTINEL', 'SET', MASTER_NAME, 'failover-timeout', String(FAILOVER_TIMEOUT_MS)), budgetShare(0.1)).catch(() => undefined),
-        ),
+        sentinels.map((sentinel) => withNode(sentinel.port, (client) => client.call('SENTINEL', 'SET', MASTER_NAME, 'failover-timeout', String(FAILOVER_TIMEOUT_MS))).catch(() => undefined)),
       );
       return current;
     },
