@@ -1,13 +1,17 @@
 /**
  * An ordinary Express 4 + express-session app session-lab has never seen
  * (test/fixtures/express-app/app.js: reads PORT and REDIS_URL, knows
- * nothing of session-lab), run with `--app "node app.js" --servers 3` and
- * its own scenario. Its answers carry no session report, so every verdict
- * is the black-box diagnosis's.
+ * nothing of session-lab), run with `--app "node app.js"` and its own
+ * scenario. Its answers carry no session report, so every verdict is the
+ * black-box diagnosis's.
  *
- * Every test starts its own replicas (and Redis) and reads only its own
- * run, so they run side by side (describe.concurrent, at most
- * maxConcurrency at once): the file waits on the app's start-ups together.
+ * Each replica is a process loading Express (~0.35 s of CPU a start), so the
+ * clusters are as small as still shows every property asserted: two
+ * replicas, since session-lab's round-robin (seeded-turn.ts) moves each user
+ * one replica on at every step, so a session issued by one is sent to the
+ * other. Tests that read the same configuration read one run (fixtureRun);
+ * none changes a result. The runs are independent, so the tests run side by
+ * side (describe.concurrent, at most maxConcurrency at once).
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +20,7 @@ import { runScenario } from '../../harness/runner/run.js';
 import { loadScenario } from '../../harness/scenario/load.js';
 import { planRun } from '../../harness/scenario/plan.js';
 import type { Verdict } from '../../harness/diagnosis/diagnose.js';
+import type { RunResult } from '../../harness/runner/run.js';
 import { renderRunReport } from '../../harness/report/html-report.js';
 import { renderMarkdownSummary } from '../../harness/report/markdown.js';
 import { runCli } from '../helpers/cli.js';
@@ -24,14 +29,36 @@ import { expectReplicationNamingBothBackends } from '../helpers/verdicts.js';
 
 const APP_DIR = join(import.meta.dirname, '..', 'fixtures', 'express-app');
 const SCENARIO = join(APP_DIR, 'login-account.yaml');
+const SECRET_SCENARIO = join(APP_DIR, 'secret-per-replica.yaml');
+/** The smallest cluster that shows a replica refusing what another issued (see the header). */
+const SERVERS = 2;
 
-async function runFixture(store: 'memory' | 'redis', env: Record<string, string> = {}) {
-  const scenario = loadScenario(SCENARIO);
-  const plan = planRun(scenario, { cluster: { store } });
-  await using cluster = await startCluster({ ...plan.cluster, app: { ...plan.cluster.app!, env } });
-  const result = await runScenario(cluster, scenario, { users: 4, client: plan.client });
-  return { result, pids: cluster.backends.map((b) => b.pid!) };
+const fixtureRuns = new Map<string, Promise<{ result: RunResult; pids: number[] }>>();
+
+/**
+ * One run of the fixture per scenario, store and environment, shared by the
+ * tests that read it: the cluster is stopped before any of them reads it.
+ */
+function fixtureRun(file: string, options: { store?: 'memory' | 'redis'; env?: Record<string, string>; fixed?: boolean } = {}) {
+  const key = JSON.stringify([file, options]);
+  let run = fixtureRuns.get(key);
+  if (!run) {
+    run = (async () => {
+      const scenario = loadScenario(file);
+      const plan = planRun(scenario, { fixed: options.fixed, cluster: { store: options.store, servers: SERVERS } });
+      const app = options.env ? { ...plan.cluster.app!, env: options.env } : plan.cluster.app!;
+      await using cluster = await startCluster({ ...plan.cluster, app });
+      const result = await runScenario(cluster, scenario, { users: 4, client: plan.client });
+      return { result, pids: cluster.backends.map((b) => b.pid!) };
+    })();
+    fixtureRuns.set(key, run);
+  }
+  return run;
 }
+
+const runFixture = (store: 'memory' | 'redis', env: Record<string, string> = {}) => fixtureRun(SCENARIO, { store, env });
+/** secret-per-replica.yaml --fixed: one secret for every replica, sessions in Redis. */
+const oneSecretInRedis = () => fixtureRun(SECRET_SCENARIO, { fixed: true });
 
 describe.concurrent('your own app, from a command', () => {
   it('memory store: each reset is replication, naming the backend that issued the id and the one that refused it', async () => {
@@ -70,7 +97,8 @@ describe.concurrent('your own app, from a command', () => {
   });
 
   it('connect-redis with one secret: no reset, every expectation holds', async () => {
-    const { result } = await runFixture('redis', { SESSION_SECRET: 'one-secret-for-all' });
+    // The same configuration as secret-per-replica.yaml --fixed (same app, store, secret and steps): one run for both tests.
+    const { result } = await oneSecretInRedis();
     expect(result.resets.filter((v) => !v.expected)).toEqual([]);
     expect(result.failures).toEqual([]);
     expect(result.passed).toBe(true);
@@ -91,7 +119,22 @@ describe.concurrent('your own app, from a command', () => {
   });
 
   it('the CLI runs it: --app, --app-cwd, --app-env, --store redis', async () => {
-    const { code, stdout, stderr, marker } = await runCli(['run', SCENARIO, '--app', 'node app.js', '--app-cwd', APP_DIR, '--app-env', 'SESSION_SECRET=s3cret', '--store', 'redis', '--users', '2']);
+    const { code, stdout, stderr, marker } = await runCli([
+      'run',
+      SCENARIO,
+      '--app',
+      'node app.js',
+      '--app-cwd',
+      APP_DIR,
+      '--app-env',
+      'SESSION_SECRET=s3cret',
+      '--store',
+      'redis',
+      '--servers',
+      '2',
+      '--users',
+      '1',
+    ]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toContain('PASSED');
@@ -100,13 +143,7 @@ describe.concurrent('your own app, from a command', () => {
 });
 
 describe.concurrent('a secret per replica (secret-per-replica.yaml: {BACKEND_ID} in SESSION_SECRET)', () => {
-  const SECRET_SCENARIO = join(APP_DIR, 'secret-per-replica.yaml');
-  async function runSecret(options: { fixed?: boolean; store?: 'memory' | 'redis' } = {}) {
-    const scenario = loadScenario(SECRET_SCENARIO);
-    const plan = planRun(scenario, { fixed: options.fixed, cluster: { store: options.store } });
-    await using cluster = await startCluster(plan.cluster);
-    return await runScenario(cluster, scenario, { users: 4, client: plan.client });
-  }
+  const runSecret = async (options: { fixed?: boolean; store?: 'memory' | 'redis' } = {}) => (await fixtureRun(SECRET_SCENARIO, options)).result;
 
   it('each replica gets its own value', () => {
     const plan = planRun(loadScenario(SECRET_SCENARIO));
@@ -126,7 +163,7 @@ describe.concurrent('a secret per replica (secret-per-replica.yaml: {BACKEND_ID}
       expect(match![1]).not.toBe(match![2]);
       expect(verdict.evidence).toContain(`so ${match![2]} refused a cookie whose session it could read: it rejects the cookies ${match![1]} signs`);
     }
-    const fixed = await runSecret({ fixed: true });
+    const fixed = (await oneSecretInRedis()).result;
     expect(fixed.resets.filter((v) => !v.expected)).toEqual([]);
     expect(fixed.passed).toBe(true);
   });
@@ -145,7 +182,7 @@ describe.concurrent('a secret per replica (secret-per-replica.yaml: {BACKEND_ID}
 
   it("the CLI: --app-env SESSION_SECRET=s-{BACKEND_ID} on the scenario's app; a misspelt placeholder is refused (exit 2)", async () => {
     // No --app: the flag changes the scenario's own app block.
-    const run = await runCli(['run', SCENARIO, '--app-env', 'SESSION_SECRET=s-{BACKEND_ID}', '--store', 'redis', '--users', '4', '--json']);
+    const run = await runCli(['run', SCENARIO, '--app-env', 'SESSION_SECRET=s-{BACKEND_ID}', '--store', 'redis', '--servers', '2', '--users', '4', '--json']);
     expect(run.code, run.stderr).toBe(1);
     const json = JSON.parse(run.stdout) as { resets: Verdict[] };
     expect(json.resets.some((v) => v.cause === 'replication' && v.evidence.includes('refused a cookie whose session it could read'))).toBe(true);
