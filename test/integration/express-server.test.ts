@@ -5,6 +5,8 @@
  * built-in scenarios behave on it as on the reference server.
  * Each test runs its own clusters and reads only its own results: they run
  * side by side (describe.concurrent, at most maxConcurrency at once).
+ * Each replica is a process loading Express (~0.25 s of CPU a start): two
+ * replicas per cluster are the fewest that show a session crossing them.
  */
 import { describe, expect, it } from 'vitest';
 import { expressServerApp } from '../../harness/backend/express-server.js';
@@ -15,9 +17,9 @@ import { waitForNoMarked } from '../helpers/processes.js';
 
 describe.concurrent('--server express', () => {
   it("login-browse: memory sessions behind round-robin reset, named replication from the middleware's white-box report", async () => {
-    // Two users on three replicas: three could move in lockstep on a busy machine, each
-    // meeting the same replica every time (round-robin then resets nobody).
-    const result = await runBuiltIn('login-browse', { cluster: { app: expressServerApp() }, users: 2 });
+    // Two replicas: session-lab's round-robin (seeded-turn.ts) moves each user one replica on at
+    // every step, whatever order concurrent users arrive in, so each user's session crosses them.
+    const result = await runBuiltIn('login-browse', { cluster: { app: expressServerApp(), servers: 2 }, users: 2 });
     expect(result.passed).toBe(false);
     const unexpected = result.resets.filter((v) => !v.expected);
     expect(unexpected.length).toBeGreaterThan(0);
@@ -27,7 +29,7 @@ describe.concurrent('--server express', () => {
   });
 
   it('login-browse --fixed: connect-redis keeps every session', async () => {
-    const result = await runBuiltIn('login-browse', { cluster: { app: expressServerApp() }, fixed: true, users: 3 });
+    const result = await runBuiltIn('login-browse', { cluster: { app: expressServerApp(), servers: 2 }, fixed: true, users: 3 });
     expect(result.store).toBe('redis');
     expect(result.resets).toEqual([]);
     expect(result.failures).toEqual([]);
@@ -45,6 +47,8 @@ describe.concurrent('--server express', () => {
       'memory,redis',
       '--balancers',
       'round-robin',
+      '--servers',
+      '2',
       '--users',
       '3',
       '--format',
