@@ -53,7 +53,8 @@ describe.concurrent('--fault on a healthy run', () => {
 
 describe('session-lab run --fault', () => {
   test('a built-in run with --fault strip-set-cookie reports transmission only, in --json', async () => {
-    const result = await runCli(['run', 'login-browse', '--store', 'redis', '--fault', 'strip-set-cookie', '--json']);
+    // One backend on a shared store: nothing but the fault can reset a session.
+    const result = await runCli(['run', 'login-browse', '--store', 'redis', '--servers', '1', '--fault', 'strip-set-cookie', '--json']);
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout);
     expect(report.faults).toEqual(['strip-set-cookie']);
@@ -73,7 +74,7 @@ describe('session-lab run --fault', () => {
     expect(noBackend.code).toBe(2);
     expect(noBackend.stderr).toContain('no backend app-7; expected one of app-1, app-2, app-3');
     expect(await waitForNoMarked(noBackend.marker)).toEqual([]);
-    const noRedis = await runCli(['run', 'login-browse', '--store', 'memory', '--fault', 'restart-redis']);
+    const noRedis = await runCli(['run', 'login-browse', '--store', 'memory', '--servers', '1', '--fault', 'restart-redis']);
     expect(noRedis.code).toBe(2);
     expect(noRedis.stderr).toContain('the cluster has no Redis');
   });
