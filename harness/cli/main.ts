@@ -16,6 +16,7 @@ import { MAX_SEED, newSeed } from '../util/seeded.js';
 import type { ClusterOptions, StartedCluster } from '../cluster.js';
 import { CLUSTER_DEFAULTS } from '../cluster-defaults.js';
 import { STORE_KINDS, type StoreKind } from '../store/store-kinds.js';
+import { checkRedisUrlEnv } from '../redis/redis-url.js';
 import { HarnessError, isHarnessError } from '../errors.js';
 import { CLIENT_KINDS, checkClientKind, RUN_DEFAULTS, type ClientKind } from '../runner/run-options.js';
 import type { RunProgress } from '../runner/run.js';
@@ -398,6 +399,7 @@ async function commandRun(args: string[]): Promise<number> {
   checkOutputs(outputs);
   const plan = planRun(scenario, { fixed: values.fixed, cluster: { ...cliCluster, seed }, faults });
   const own = ownAppFlags(values, plan.cluster.app);
+  if (!own.target) checkRedisUrlEnv([plan.cluster.store ?? CLUSTER_DEFAULTS.store]); // before the run's code is loaded
   const balancer = plan.cluster.balancer ?? CLUSTER_DEFAULTS.balancer;
   if (seed !== undefined) checkSeedHolds(balancer, runOptions.concurrency ?? RUN_DEFAULTS.concurrency, runOptions.users ?? RUN_DEFAULTS.users);
   checkClientKind(runOptions.clientKind ?? 'virtual-user', {
@@ -500,6 +502,7 @@ async function commandCompare(args: string[]): Promise<number> {
   if (!values.scenario) throw new HarnessError('SLAB_ERR_OPTION_INVALID', '--scenario: expected a scenario name or file');
   const stores = listFlag<StoreKind>('stores', values.stores, STORE_KINDS, ['memory', 'redis']);
   const balancers = listFlag<FrontName>('balancers', values.balancers, FRONT_NAMES, ['round-robin', 'sticky']);
+  checkRedisUrlEnv(stores);
   const faults = listFlag<string>('faults', values.faults, undefined, ['none']);
   for (const fault of faults) if (fault !== 'none') validateFault(fault, '--faults');
   const format = choiceFlag<CompareFormat>('format', values.format, COMPARE_FORMATS) ?? 'table';

@@ -6,6 +6,7 @@ import { childExited, stopChild, trackChild } from '../util/children.js';
 import { budgetHint, budgetShare, timeoutBudgetMs } from '../util/budget.js';
 import { freePort } from '../util/net.js';
 import { findOnPath } from '../util/paths.js';
+import { checkRedisUrl, redactUrl } from './redis-url.js';
 
 /**
  * Finds a Redis for a cluster, in this order:
@@ -72,27 +73,9 @@ export async function pingRedis(url: string, timeoutMs = budgetShare(1 / 15)): P
   }
 }
 
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
-
 /** The URL of a Redis session-lab started: the app servers (and foreign apps, as REDIS_URL) get its password this way. */
 export function redisUrl(port: number, password: string): string {
   return `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`;
-}
-
-/** A Redis URL that cannot be parsed is bad input (exit 2), not a missing Redis (exit 3). */
-export function checkRedisUrl(url: string, where: string): void {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || !['redis:', 'rediss:'].includes(parsed.protocol) || !parsed.hostname) {
-    const shown = redactUrl(url);
-    throw new HarnessError('SLAB_ERR_OPTION_INVALID', `${where}: expected a URL like redis://[:PASSWORD@]HOST:PORT, got ${JSON.stringify(shown.length > 60 ? `${shown.slice(0, 60)}…` : shown)}`);
-  }
 }
 
 export interface Keeper {

@@ -167,6 +167,13 @@ const CASES: Case[] = [
     says: ['REDIS_URL', '***'],
   },
   {
+    what: 'compare with an unparsable REDIS_URL, before any row runs',
+    args: ['compare', '--scenario', 'login-browse', '--stores', 'memory,redis'],
+    env: { REDIS_URL: 'redis://[::1' },
+    code: 'SLAB_ERR_OPTION_INVALID',
+    says: ['REDIS_URL', 'redis://'],
+  },
+  {
     what: 'a REDIS_URL nothing answers on: missing environment',
     args: ['run', 'login-browse', '--store', 'redis'],
     env: { REDIS_URL: 'redis://127.0.0.1:1' },
