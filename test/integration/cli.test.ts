@@ -92,12 +92,13 @@ describe.concurrent('session-lab run', () => {
 });
 
 describe.concurrent('stopping a long run', () => {
-  // 3 backends + the redis keeper + redis-server.
-  const LONG_RUN = ['run', 'login-browse', '--store', 'redis', '--users', '20', '--repeat', '2000'];
+  // 2 backends (more than one child of a kind to stop) + the redis keeper + redis-server.
+  const LONG_RUN = ['run', 'login-browse', '--store', 'redis', '--servers', '2', '--users', '20', '--repeat', '2000'];
+  const TREE = 4;
 
   test('Ctrl-C (SIGINT) stops the cluster: exit 130 and every process it started is gone', async () => {
     const cli = startCli(LONG_RUN);
-    const tree = await waitForDescendants(cli.child.pid!, 5);
+    const tree = await waitForDescendants(cli.child.pid!, TREE);
     cli.child.kill('SIGINT');
     const result = await cli.done;
     expect(result.code).toBe(130);
@@ -107,8 +108,8 @@ describe.concurrent('stopping a long run', () => {
 
   test('SIGKILL of the harness: its children die with it', async () => {
     const cli = startCli(LONG_RUN);
-    const tree = await waitForDescendants(cli.child.pid!, 5);
-    expect(descendantsOf(cli.child.pid!).length).toBeGreaterThanOrEqual(5);
+    const tree = await waitForDescendants(cli.child.pid!, TREE);
+    expect(descendantsOf(cli.child.pid!).length).toBeGreaterThanOrEqual(TREE);
     cli.child.kill('SIGKILL');
     await cli.done;
     expect(await waitForGone(tree)).toEqual([]);
