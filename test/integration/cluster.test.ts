@@ -44,8 +44,9 @@ describe('memory sessions behind round-robin (the classic bug)', () => {
   });
 });
 
-describe('Redis-shared sessions behind round-robin', () => {
-  // Both tests only run scenarios on it: one cluster serves both.
+describe.concurrent('Redis-shared sessions behind round-robin', () => {
+  // Both tests only run scenarios on it, each joining its own records by its own request ids
+  // (runner/run.ts): one cluster serves both, side by side.
   let shared: StartedCluster;
   beforeAll(async () => {
     shared = await startCluster({ servers: 3, store: 'redis', balancer: 'round-robin' });

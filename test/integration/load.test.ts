@@ -7,7 +7,9 @@ import { startCluster, type StartedCluster } from '../../harness/cluster.js';
 import { runScenario, type RunProgress } from '../../harness/runner/run.js';
 import { loadScenario } from '../../harness/scenario/load.js';
 
-describe('long runs', () => {
+// Side by side: each run joins its own records by its own request ids (runner/run.ts), and the
+// streaming run has a cluster of its own.
+describe.concurrent('long runs', () => {
   // The bounded runs only read the cluster: one Redis-backed cluster serves both.
   let shared: StartedCluster;
   beforeAll(async () => {
