@@ -53,7 +53,7 @@ export class Replicas {
 
   constructor(
     readonly launcher: BackendLauncher,
-    readonly recordEvent: (event: Omit<ClusterEvent, 'time'>) => void,
+    readonly recordEvent: (event: Omit<ClusterEvent, 'time'>) => ClusterEvent,
   ) {}
 
   async startAll(specs: BackendSpec[]): Promise<void> {
@@ -121,9 +121,22 @@ export class Replicas {
       const { index, backend } = this.#find(name);
       const began = Date.now();
       this.#setDown(name, true);
-      this.recordEvent({ kind: 'backend-restarted', backend: name, fault, detail: `${name} restarted: its process stopped, a new one starting (its memory empty); out of rotation until it is ready` });
+      // Behind nginx or HAProxy (which do not read target.up) a request may still reach the old
+      // process until it has stopped: the restart is under way until then, and says when it was over.
+      const event = this.recordEvent({
+        kind: 'backend-restarted',
+        backend: name,
+        fault,
+        detail: `${name} restarted: its process stopped, a new one starting (its memory empty); out of rotation until it is ready`,
+        ongoing: true,
+      });
       this.#expectedExits.add(backend);
-      await backend.stop();
+      try {
+        await backend.stop();
+      } finally {
+        event.lostBy = Date.now();
+        delete event.ongoing;
+      }
       // A new process, never a warm one: a restart is about losing what the process held.
       const fresh = await this.#startOne({ ...this.#specs.get(name)!, fresh: true });
       if (this.stopped) {

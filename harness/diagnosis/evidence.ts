@@ -13,7 +13,7 @@ export interface EventFact {
   backend?: string;
   atMs: number;
   fault?: string;
-  /** A restart's end: the old store certainly gone (ClusterEvent.lostBy), when it came later than `atMs`. */
+  /** A restart's end: the old Redis or backend process certainly gone (ClusterEvent.lostBy), when it came later than `atMs`. */
   lostByMs?: number;
   /** The restart was still under way when this was judged (no `lostByMs` yet). */
   ongoing?: boolean;
@@ -109,8 +109,9 @@ export const losesBackend = (kind: ClusterEvent['kind']) => BACKEND_LOSS[kind] !
 
 function event(e: EventFact): string {
   const fault = e.fault ? ` (fault ${e.fault})` : '';
-  const gone = e.lostByMs !== undefined ? `, the old one serving until it was gone by ${exact(e.lostByMs)}` : e.ongoing ? ', the restart still under way' : '';
-  return e.kind === 'redis-restarted' ? `the shared store was restarted empty ${at(e.atMs)}${fault}${gone}` : `${e.backend} ${BACKEND_LOSS[e.kind]} ${at(e.atMs)}${fault}`;
+  const old = e.kind === 'redis-restarted' ? 'the old one' : 'the old process';
+  const gone = e.lostByMs !== undefined ? `, ${old} serving until it was gone by ${exact(e.lostByMs)}` : e.ongoing ? ', the restart still under way' : '';
+  return e.kind === 'redis-restarted' ? `the shared store was restarted empty ${at(e.atMs)}${fault}${gone}` : `${e.backend} ${BACKEND_LOSS[e.kind]} ${at(e.atMs)}${fault}${gone}`;
 }
 
 const created = (c: Created) => `${label(c.session)} created on ${c.createdOn} at step ${c.createdAtStep} (${c.createdBy})`;

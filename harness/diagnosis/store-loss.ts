@@ -77,10 +77,16 @@ function ttlRanOut(context: DiagnosisContext, r: RequestRecord, trace: SessionTr
   };
 }
 
-/** When a loss was certainly over: a restart's `lostBy` (the old process gone), not yet while it is under way, else the moment it was recorded. */
+/**
+ * When a loss was certainly over: a restart's `lostBy` (the old Redis or backend process gone), not
+ * yet while it is under way, else the moment it was recorded.
+ */
 const lostBy = (e: ClusterEvent) => (e.ongoing ? Infinity : (e.lostBy ?? e.time));
 
 const isCrash = (e: ClusterEvent) => e.kind === 'backend-killed' || e.kind === 'backend-restarted';
+
+/** A crash of `backend` while `f` was in flight: it began before the answer, and was not over before `f` was sent. */
+const crashDuring = (f: RequestRecord, backend: string) => (e: ClusterEvent) => e.backend === backend && isCrash(e) && e.time <= f.time + f.durationMs && lostBy(e) >= f.time;
 
 export function unknownIdFinding(context: DiagnosisContext, r: RequestRecord, hash: string, trace: SessionTrace | undefined): Finding {
   const { history, perProcessStore, runStart } = context;
@@ -90,8 +96,12 @@ export function unknownIdFinding(context: DiagnosisContext, r: RequestRecord, ha
   const answered = r.time + r.durationMs;
   const life = lifetime(context, trace);
   const { aliveUntil, expiredBy } = life;
-  /** Something that happened to `backend` in (from, to]: a kill, restart, exit or drain. */
-  const backendEvent = (backend: string, from: number, to: number) => history.events.find((e) => e.backend === backend && losesBackend(e.kind) && e.time > from && e.time <= to);
+  /**
+   * Something that happened to `backend` in (from, to]: a kill, restart, exit or drain. A restart
+   * counts from when it began until its old process was gone (`lostBy`): behind nginx or HAProxy a
+   * request may still reach that process meanwhile, and what it wrote went down with it.
+   */
+  const backendEvent = (backend: string, from: number, to: number) => history.events.find((e) => e.backend === backend && losesBackend(e.kind) && lostBy(e) > from && e.time <= to);
 
   if (perProcessStore && r.backend && !trace.heldBy.has(r.backend)) {
     // Dead by its TTL before this request left: no backend could have loaded it.
@@ -113,16 +123,10 @@ export function unknownIdFinding(context: DiagnosisContext, r: RequestRecord, ha
   // A request on this session that died with its backend: it may have rotated the id
   // (login) and destroyed the old one before the crash, so the new one never arrived.
   const crashed = history.requests.find(
-    (f) =>
-      f !== r &&
-      f.sessionIdSent === r.sessionIdSent &&
-      f.time < r.time &&
-      (f.error || f.status === 502) &&
-      f.proxy?.backend !== undefined &&
-      history.events.some((e) => e.backend === f.proxy!.backend && isCrash(e) && e.time >= f.time && e.time <= f.time + f.durationMs),
+    (f) => f !== r && f.sessionIdSent === r.sessionIdSent && f.time < r.time && (f.error || f.status === 502) && f.proxy?.backend !== undefined && history.events.some(crashDuring(f, f.proxy.backend)),
   );
   if (crashed) {
-    const event = history.events.find((e) => e.backend === crashed.proxy!.backend && isCrash(e) && e.time >= crashed.time)!;
+    const event = history.events.find(crashDuring(crashed, crashed.proxy!.backend!))!;
     return { cause: 'code', facts: { kind: 'cut-off', ...created, cutStep: crashed.step, cutRequest: describe(crashed), loss: eventFact(context, event) } };
   }
   // A replicated store (replicas, Sentinel, Cluster): its own reports may prove where the session was lost.

@@ -187,8 +187,9 @@ export interface ClusterEvent {
   topology?: string;
   /**
    * A loss that takes a while (a Redis restart: its keeper stops the old
-   * process, then a new one starts): when what it lost was certainly lost
-   * (the old process reaped). `time` is when it began; the store may have
+   * process, then a new one starts; a backend restart: its old process
+   * stops, behind nginx or HAProxy still answering meanwhile): when what it
+   * lost was certainly lost (the old process reaped). `time` is when it began; the store may have
    * served requests until `lostBy`, and what they wrote was lost with it.
    */
   lostBy?: number;

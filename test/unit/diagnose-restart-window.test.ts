@@ -10,6 +10,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { diagnose } from '../../harness/diagnosis/diagnose.js';
+import type { ClusterEvent, History } from '../../harness/history/history.js';
 import { event, history, START, type Hop } from '../helpers/history.js';
 
 const A = 'AAAAAAAAAAAAAAAAAAAAAA';
@@ -73,5 +74,69 @@ describe('a write sent while Redis was restarting', () => {
     const verdicts = diagnose(history('redis', hops, { ttlMs: 400 }, [event('redis-restarted', 5000, { lostBy: START + 5700 })]));
     expect(verdicts.map((v) => [v.step, v.cause])).toEqual([[5, 'unclassified']]);
     expect(verdicts[0].evidence).toContain('the history cannot tell which ended it');
+  });
+});
+
+/**
+ * The same window for a backend restart. The harness takes the backend out of
+ * rotation and records `backend-restarted`, then stops the old process
+ * (SIGTERM; it closes its server when it gets to it, later on a busy
+ * machine). session-lab's own balancer never sends it a request from then on;
+ * nginx and HAProxy do not read `target.up`: a request reaches its recording
+ * tap over a kept-alive connection until the tap closes its port (it looks
+ * every 25 ms), and the tap forwards it to the old process, which answers and
+ * writes to its memory. Seen in a HAProxy cookie-insert run (memory sessions,
+ * restart-backend=app-1,after=30, 24 users, load ~30): the restart began at
+ * 458 ms, the old app-1 was gone by 614 ms, and 8 requests sent 49 to 89 ms
+ * after the restart began were answered by it, each writing a session into
+ * the memory the restart took down. Here a logged-in user's touch is one.
+ */
+describe('a write sent while a backend was restarting (behind HAProxy, cookie-insert)', () => {
+  const restartHops = (last: Partial<Hop> = {}): Hop[] => [
+    { step: 1, request: 'GET /', backend: 'app-1', session: 'created', issued: A, at: 0, duration: 300 },
+    { step: 2, request: 'POST /login', backend: 'app-1', session: 'loaded', jar: A, issued: B, user: 'alice', at: 400, duration: 200 },
+    { step: 3, backend: 'app-1', session: 'loaded', jar: B, user: 'alice', at: 700, duration: 150 },
+    // Sent 40 ms after the restart began; the old app-1 had not yet closed its server, and touched the session.
+    { step: 4, backend: 'app-1', session: 'loaded', jar: B, user: 'alice', at: 1040, duration: 90 },
+    // Pinned to app-1, whose new process is up (and empty) by then.
+    { step: 5, backend: 'app-1', session: 'unknown-id', jar: B, issued: C, at: 2600, duration: 40, status: 401, ...last },
+  ];
+  const restarted = (more: Partial<ClusterEvent> = {}) => [
+    event('backend-restarted', 1000, { backend: 'app-1', fault: 'restart-backend=app-1,after=24', lostBy: START + 1180, ...more }),
+    event('backend-up', 2400, { backend: 'app-1', fault: 'restart-backend=app-1,after=24' }),
+  ];
+  const behindHaproxy = (h: History) => {
+    h.topology.balancer = 'haproxy:cookie-insert';
+    return h;
+  };
+
+  test('answered by the old process, then not found by the new one: replication, naming the restart and when the old process was gone', () => {
+    const verdicts = diagnose(behindHaproxy(history('memory', restartHops(), {}, restarted())));
+    expect(verdicts.map((v) => [v.step, v.cause])).toEqual([[5, 'replication']]);
+    expect(verdicts[0].evidence).toContain('app-1 was restarted at 1 s (fault restart-backend=app-1,after=24), the old process serving until it was gone by 1.18 s');
+  });
+
+  test('sent elsewhere while app-1 was down (HAProxy redispatched it): replication, naming the restart', () => {
+    const verdicts = diagnose(behindHaproxy(history('memory', restartHops({ backend: 'app-2', at: 1300 }), {}, restarted())));
+    expect(verdicts.map((v) => [v.step, v.cause])).toEqual([[5, 'replication']]);
+    expect(verdicts[0].evidence).toContain('app-1 was restarted at 1 s');
+  });
+
+  test('judged while the old process was still stopping: replication, the restart still under way', () => {
+    const verdicts = diagnose(behindHaproxy(history('memory', restartHops({ at: 1150 }), {}, restarted({ lostBy: undefined, ongoing: true }).slice(0, 1))));
+    expect(verdicts.map((v) => [v.step, v.cause])).toEqual([[5, 'replication']]);
+    expect(verdicts[0].evidence).toContain('app-1 was restarted at 1 s (fault restart-backend=app-1,after=24), the restart still under way');
+  });
+
+  test('the TTL could have run out while the old process still served: unclassified, naming both', () => {
+    // Last write (step 4) sent at 1040: alive until 1040 + 100, gone by 1130 + 100; the restart began at 1000 and was over at 1180.
+    const verdicts = diagnose(behindHaproxy(history('memory', restartHops(), { ttlMs: 100 }, restarted())));
+    expect(verdicts.map((v) => [v.step, v.cause])).toEqual([[5, 'unclassified']]);
+    expect(verdicts[0].evidence).toContain('the history cannot tell which ended it');
+  });
+
+  test('a history without the end of the restart: the restart is an instant, as before', () => {
+    const verdicts = diagnose(behindHaproxy(history('memory', restartHops(), {}, restarted({ lostBy: undefined }))));
+    expect(verdicts.map((v) => [v.step, v.cause])).toEqual([[5, 'unclassified']]);
   });
 });

@@ -85,8 +85,11 @@ const spec = (index: number): BackendSpec => {
 
 async function started(servers: number, options?: Parameters<typeof fakeLauncher>[0]) {
   const fake = fakeLauncher(options);
-  const events: Omit<ClusterEvent, 'time'>[] = [];
-  const replicas = new Replicas(fake.launcher, (event) => events.push(event));
+  const events: ClusterEvent[] = [];
+  const replicas = new Replicas(fake.launcher, (event) => {
+    events.push({ ...event, time: Date.now() });
+    return events.at(-1)!;
+  });
   await replicas.startAll(Array.from({ length: servers }, (_, i) => spec(i)));
   const target = (name: string) => replicas.targets.find((t) => t.name === name)!;
   return { ...fake, replicas, events, target, kinds: () => events.map((e) => `${e.kind} ${e.backend}`) };
