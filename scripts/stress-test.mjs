@@ -6,13 +6,18 @@
  * in its own copy of the built tree (so they share no output), while B busy
  * loops keep the CPUs loaded, as a shared CI runner is. Prints, per suite,
  * passed or failed with the names of the failing tests, then the counts.
- * Everything it starts (suites, busy loops, copies) is stopped and removed
- * when it ends, fails or is interrupted. Exit 0 when every suite was green.
+ * A failed suite's kept histories (the runs its failing verdict tests wrote,
+ * test/helpers/keep-history.ts) and its vitest report are moved out of its
+ * copy to test-results/stress-<time>/run-R-suite-S/, and the output names
+ * the folder, so a failure under load can be judged from what the run
+ * recorded. Everything else it starts (suites, busy loops, copies) is
+ * stopped and removed when it ends, fails or is interrupted. Exit 0 when
+ * every suite was green.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs, stripVTControlCharacters } from 'node:util';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -92,18 +97,37 @@ function why(test) {
   return text ? `\n      ${text.slice(0, 600)}` : '';
 }
 
-/** One suite in its copy: resolves to { passed, total, failed: [names], code }. */
+/** Where failed suites' histories and reports are kept (git-ignored), one folder per stress run. */
+const KEPT = join(ROOT, 'test-results', `stress-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+
+/**
+ * A failed suite's histories and report, moved (copied, then removed from the copy, so the next
+ * run of that copy starts without them) to KEPT/run-R-suite-S; returns what to print.
+ */
+function keepFailed(dir, label, histories, report) {
+  const where = join(KEPT, `run-${label.replace('-', '-suite-')}`);
+  mkdirSync(where, { recursive: true });
+  const files = existsSync(histories) ? readdirSync(histories) : [];
+  if (files.length) cpSync(histories, join(where, 'histories'), { recursive: true });
+  if (existsSync(report)) cpSync(report, join(where, 'vitest-report.json'));
+  const kept = files.length ? `${files.length} histor${files.length === 1 ? 'y' : 'ies'} and the vitest report` : 'the vitest report (no failing test kept a history)';
+  return `${kept} kept in ${relative(process.cwd(), where) || where}`;
+}
+
+/** One suite in its copy: resolves to { passed, total, failed: [names], code, kept }. */
 function suite(dir, label) {
   const report = join(dir, `report-${label}.json`);
+  // Each suite's own: a failing verdict test writes its run here (keep-history.ts), whatever the caller's environment says.
+  const histories = join(dir, 'test-results', `histories-${label}`);
   rmSync(report, { force: true });
   const child = start(process.execPath, [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=json', `--outputFile=${report}`], {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: process.env,
+    env: { ...process.env, SLAB_FAILED_HISTORIES: histories },
   });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
-  return new Promise((resolve) => {
+  const settled = new Promise((resolve) => {
     child.on('close', (code) => {
       try {
         const json = JSON.parse(readFileSync(report, 'utf8'));
@@ -119,6 +143,11 @@ function suite(dir, label) {
       }
     });
   });
+  return settled.then((result) => {
+    const kept = result.passed ? undefined : keepFailed(dir, label, histories, report);
+    rmSync(histories, { recursive: true, force: true });
+    return { ...result, kept };
+  });
 }
 
 const loops = Array.from({ length: busy }, () => start(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
@@ -133,6 +162,7 @@ for (let run = 1; run <= runs; run++) {
     const load = (readFileSync('/proc/loadavg', 'utf8').split(' ')[0] ?? '?').trim();
     process.stdout.write(`run ${run} suite ${i + 1}: ${result.passed ? 'passed' : 'FAILED'} (${result.passedTests}/${result.total} tests, load ${load})\n`);
     for (const name of result.failed) process.stdout.write(`  failed: ${name}\n`);
+    if (result.kept) process.stdout.write(`  ${result.kept}\n`);
   });
 }
 const green = results.filter((r) => r.passed).length;
