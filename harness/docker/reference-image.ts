@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { HarnessError } from '../errors.js';
 import { PACKAGE_ROOT } from '../util/paths.js';
 import { buildImage } from './build-image.js';
+import { withBuildLock } from './build-lock.js';
 import { BASE_IMAGE, dockerClient, hasImage } from './engine.js';
 
 export const REFERENCE_IMAGE_REPOSITORY = 'session-lab/reference';
@@ -63,12 +64,16 @@ async function build(): Promise<string> {
   const image = `${REFERENCE_IMAGE_REPOSITORY}:${hash.digest('hex').slice(0, 16)}`;
   if (await hasImage(image)) return image;
 
-  try {
-    await buildImage({ context: PACKAGE_ROOT, files, dockerfile: DOCKERFILE, tag: image, buildArgs: { BASE: base } });
-  } catch (error) {
-    throw new HarnessError('SLAB_ERR_CONTAINER_START', `runtime docker: building ${image} from ${DOCKERFILE} on ${base} failed: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+  // Harness processes started together (test files, the CLI runs of one test) each find it missing: one builds, the others wait for it.
+  await withBuildLock(`${process.env.DOCKER_HOST ?? 'default'} ${image}`, async () => {
+    if (await hasImage(image)) return;
+    try {
+      await buildImage({ context: PACKAGE_ROOT, files, dockerfile: DOCKERFILE, tag: image, buildArgs: { BASE: base } });
+    } catch (error) {
+      throw new HarnessError('SLAB_ERR_CONTAINER_START', `runtime docker: building ${image} from ${DOCKERFILE} on ${base} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  });
   return image;
 }
