@@ -74,6 +74,7 @@ export async function startHostContainer(options: HostContainerOptions): Promise
         `session-lab never pulls: build it (docker build -t ${options.image} .), pull it (docker pull ${options.image}) or load it (docker load) first.`,
     );
   }
+  await reaperSettled(engine);
   // The watchdog knows a container may exist before it does; told again once it is gone.
   const watched = await watchContainer();
   const { GenericContainer } = await import('testcontainers');
@@ -173,6 +174,26 @@ export async function startHostContainer(options: HostContainerOptions): Promise
     // Poll against the deadline, a short wait between tries.
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 50))]);
   }
+}
+
+let reaper: Promise<unknown> | undefined;
+
+/**
+ * testcontainers asks for its reaper before every container it starts, and
+ * until the first answer is in, each start takes a lock file shared by every
+ * process on the machine (/tmp/testcontainers-node.lock, retried 0.5-1 s
+ * apart): the replicas of one cluster, started at once, queued behind each
+ * other. Asked once per process first, the later starts find it settled.
+ * (Ryuk itself stays disabled: see ./engine.ts.)
+ */
+function reaperSettled(engine: Awaited<ReturnType<typeof dockerClient>>): Promise<unknown> {
+  reaper ??= import('testcontainers')
+    .then(({ getReaper }) => getReaper(engine))
+    .catch((error: unknown) => {
+      reaper = undefined;
+      throw error;
+    });
+  return reaper;
 }
 
 /** Whether a removal left the container gone: it succeeded, or the engine has no such container (404). */
