@@ -53,6 +53,30 @@ async function scriptImage(tag: string, script: string): Promise<string> {
 const BUDGET = timeoutBudgetMs();
 
 describeDocker('run --app-image: an ordinary Express app as containers', () => {
+  // First: it needs no Express image, so it runs while that image is built (at most three tests at once).
+  test.concurrent(
+    'an image whose app crashes, and one that never listens on PORT: exit 3 naming the replica, quoting its last output; nothing left',
+    async () => {
+      // Neither needs the Express app's image: built, and run, side by side.
+      const [crash, never] = await Promise.all([
+        scriptImage('session-lab-test/crash:1', 'console.log("booting shop"); console.error("Error: SECRET missing"); process.exit(1)').then((image) =>
+          runAndLeaveNothing(['run', SCENARIO, '--app-image', image, '--servers', '2']),
+        ),
+        scriptImage('session-lab-test/never:1', 'console.log("listening on my own port"); setInterval(() => {}, 1000)').then((image) =>
+          runAndLeaveNothing(['run', SCENARIO, '--app-image', image, '--servers', '2', '--app-start-timeout', '2s']),
+        ),
+      ]);
+      expect(crash.code, crash.stderr).toBe(3);
+      expect(crash.stderr).toMatch(/SLAB_ERR_CONTAINER_START: replica app-[12]: the container of session-lab-test\/crash:1 exited with code 1 before it was ready/);
+      expect(crash.stderr).toContain('Error: SECRET missing');
+      expect(never.code, never.stderr).toBe(3);
+      expect(never.stderr).toMatch(/replica app-[12]: the container of session-lab-test\/never:1 was not ready within 2000 ms/);
+      expect(never.stderr).toContain('the app must listen on 127.0.0.1:$PORT');
+      expect(never.stderr).toContain('listening on my own port');
+    },
+    4 * BUDGET,
+  );
+
   test.concurrent(
     'memory sessions: the resets are replication, naming the backend that issued the id and the one that refused it',
     async () => {
@@ -98,28 +122,5 @@ describeDocker('run --app-image: an ordinary Express app as containers', () => {
       expect(Object.keys(json.requestsPerBackend).sort()).toEqual(['app-1', 'app-2', 'app-3']);
     },
     5 * BUDGET,
-  );
-
-  test.concurrent(
-    'an image whose app crashes, and one that never listens on PORT: exit 3 naming the replica, quoting its last output; nothing left',
-    async () => {
-      // Neither needs the Express app's image: built, and run, side by side.
-      const [crash, never] = await Promise.all([
-        scriptImage('session-lab-test/crash:1', 'console.log("booting shop"); console.error("Error: SECRET missing"); process.exit(1)').then((image) =>
-          runAndLeaveNothing(['run', SCENARIO, '--app-image', image, '--servers', '2']),
-        ),
-        scriptImage('session-lab-test/never:1', 'console.log("listening on my own port"); setInterval(() => {}, 1000)').then((image) =>
-          runAndLeaveNothing(['run', SCENARIO, '--app-image', image, '--servers', '2', '--app-start-timeout', '2s']),
-        ),
-      ]);
-      expect(crash.code, crash.stderr).toBe(3);
-      expect(crash.stderr).toMatch(/SLAB_ERR_CONTAINER_START: replica app-[12]: the container of session-lab-test\/crash:1 exited with code 1 before it was ready/);
-      expect(crash.stderr).toContain('Error: SECRET missing');
-      expect(never.code, never.stderr).toBe(3);
-      expect(never.stderr).toMatch(/replica app-[12]: the container of session-lab-test\/never:1 was not ready within 2000 ms/);
-      expect(never.stderr).toContain('the app must listen on 127.0.0.1:$PORT');
-      expect(never.stderr).toContain('listening on my own port');
-    },
-    4 * BUDGET,
   );
 });
