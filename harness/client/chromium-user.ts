@@ -13,7 +13,18 @@
  * served inside the browser (page.route), so nothing but the cluster is
  * contacted. What Chromium sent (Cookie) and received (Set-Cookie) is read
  * from its network events, as DevTools shows them.
+ *
+ * What each costs Chromium is a navigation (~0.15 s of CPU, a renderer
+ * process for each site it crosses to), so a user makes only the ones its
+ * requests are: a link is clicked with the mouse where it lies (the page
+ * is the link), not with page.click(), whose actionability checks load
+ * Playwright's selector engine into every new document (~0.2 s more per
+ * click, measured); a fetch() starts from the page the user is on when
+ * that is a plain document of the target's origin, not from a blank page
+ * navigated to first.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { BrowserContext, Page, Response } from 'playwright-core';
 import type { JarCookie } from '../history/history.js';
 import { budgetShare } from '../util/budget.js';
@@ -22,11 +33,21 @@ import type { Site } from './network.js';
 import { explainWithheld, type ClientExchange, type ClientRequest } from './virtual-user.js';
 
 const BLANK_PATH = '/__session-lab-blank__';
+const BLANK_PAGE = '<!doctype html><title>blank</title>';
+/** A page of another site that is one link, filling the window: a click anywhere follows it. */
+const linkPage = (url: string) => `<!doctype html><a id="go" href="${escape(url)}" style="position:fixed;inset:0">link</a>`;
 const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
 export class ChromiumUser {
   readonly #context: BrowserContext;
   readonly #idle: Page[] = [];
+  /**
+   * The document each page shows, when a fetch() may start from it as from
+   * the blank page: a response of the cluster with no script, no refresh
+   * and no Content-Security-Policy (nothing that could navigate it away or
+   * refuse the fetch), or the blank page itself.
+   */
+  readonly #fetchFrom = new WeakMap<Page, string>();
   #cookies: JarCookie[] = [];
   /** The site pages served in the browser: origin → the link or form they carry. */
   readonly #pages = new Map<string, string>();
@@ -35,12 +56,17 @@ export class ChromiumUser {
     this.#context = context;
   }
 
-  static async open(browser: StartedChromium): Promise<ChromiumUser> {
+  /** `blankPort`: a loopback server answering the blank page of an http origin (see startChromiumClients). */
+  static async open(browser: StartedChromium, blankPort?: number): Promise<ChromiumUser> {
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     const user = new ChromiumUser(context);
     await context.route(
       (url) => url.pathname === BLANK_PATH || user.#pages.has(url.href),
-      (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: user.#pages.get(route.request().url()) ?? '<!doctype html><title>blank</title>' }),
+      (route) => {
+        const url = new URL(route.request().url());
+        if (url.pathname === BLANK_PATH && url.protocol === 'http:' && blankPort !== undefined) return route.continue({ url: `http://127.0.0.1:${blankPort}${BLANK_PATH}` });
+        return route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: user.#pages.get(url.href) ?? BLANK_PAGE });
+      },
     );
     return user;
   }
@@ -89,6 +115,11 @@ export class ChromiumUser {
       const setCookie = (await response.headersArray()).filter((h) => h.name.toLowerCase() === 'set-cookie').map((h) => h.value);
       const body = await response.text().catch(() => '');
       const durationMs = elapsed();
+      if (response.request().isNavigationRequest() && response.frame() === page.mainFrame()) {
+        const plain = !headers['content-security-policy'] && !headers.refresh && !/<script|http-equiv/i.test(body);
+        if (plain) this.#fetchFrom.set(page, response.url());
+        else this.#fetchFrom.delete(page);
+      }
       await this.refresh();
       const readAfterMs = elapsed();
       const exchange: ClientExchange = {
@@ -125,15 +156,20 @@ export class ChromiumUser {
         return response;
       }
       const origin = new URL(req.from);
-      this.#pages.set(origin.href, `<!doctype html><a id="go" href="${escape(req.url)}">link</a>`);
+      this.#pages.set(origin.href, linkPage(req.url));
       await page.goto(origin.href, { timeout });
-      const [response] = await Promise.all([page.waitForResponse((r) => r.url() === req.url && r.request().isNavigationRequest(), { timeout }), page.click('#go', { timeout })]);
+      // A person's click (trusted, with user activation) on the link that fills the page.
+      const [response] = await Promise.all([page.waitForResponse((r) => r.url() === req.url && r.request().isNavigationRequest(), { timeout }), page.mouse.click(1, 1)]);
       return response;
     }
     // Anything else: fetch() from a page of the origin the request is made from.
     await page.setExtraHTTPHeaders({});
     const origin = req.from ? new URL(req.from).origin : new URL(req.url).origin;
-    await page.goto(`${origin}${BLANK_PATH}`, { timeout });
+    const current = this.#fetchFrom.get(page);
+    if (current === undefined || current !== page.url() || new URL(current).origin !== origin) {
+      await page.goto(`${origin}${BLANK_PATH}`, { timeout });
+      this.#fetchFrom.set(page, page.url());
+    }
     const id = headers['x-slab-request-id'] ?? Object.entries(headers).find(([k]) => k.toLowerCase() === 'x-slab-request-id')?.[1];
     const [response] = await Promise.all([
       page.waitForResponse((r) => r.url() === req.url && (id === undefined || r.request().headers()['x-slab-request-id'] === id), { timeout }),
@@ -169,10 +205,36 @@ function mayHaveLapsed(header: string, sinceSentMs: number): boolean {
 
 export { CHROMIUM_MAX_PASSES } from '../runner/run-options.js';
 
-/** One headless Chromium for a run, reaching the site by name on the cluster's ports. */
+/**
+ * One headless Chromium for a run, reaching the site by name on the cluster's ports.
+ *
+ * The blank page of an http origin comes from a loopback server of its own
+ * (the request is sent there instead of to the cluster, its URL unchanged):
+ * a page fulfilled inside the browser has no address, Chromium counts it as
+ * public, and refuses its fetch() to the cluster on 127.0.0.1 from a
+ * non-secure context (Local Network Access: "the request client is not a
+ * secure context and the resource is in more-private address space
+ * `loopback`"). An https page may ask, and is served inside the browser.
+ */
 export async function startChromiumClients(site: Site): Promise<{ open(): Promise<ChromiumUser>; stop(): Promise<void> }> {
   const apex = site.hostname.split('.').slice(1).join('.');
   const hosts = [site.hostname, `*.${apex}`].flatMap((host) => [{ host, port: 80, to: site.httpPort }, ...(site.httpsPort !== undefined ? [{ host, port: 443, to: site.httpsPort }] : [])]);
-  const browser = await launchChromium({ hosts });
-  return { open: () => ChromiumUser.open(browser), stop: () => browser.stop() };
+  const blank = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(BLANK_PAGE);
+  });
+  await new Promise<void>((resolve, reject) => blank.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const closeBlank = () => {
+    blank.closeAllConnections();
+    return new Promise<void>((resolve) => blank.close(() => resolve()));
+  };
+  let browser: StartedChromium;
+  try {
+    browser = await launchChromium({ hosts });
+  } catch (error) {
+    await closeBlank();
+    throw error;
+  }
+  const blankPort = (blank.address() as AddressInfo).port;
+  return { open: () => ChromiumUser.open(browser, blankPort), stop: async () => void (await Promise.all([browser.stop(), closeBlank()])) };
 }
