@@ -33,7 +33,7 @@ import { PACKAGE_ROOT } from '../util/paths.js';
 import { canReadCpu } from './cpu.js';
 import type { LoadJob, LoadResult } from './load-worker.js';
 import { formatProxies, measureProxies } from './proxies.js';
-import { cliStartCpu, timeSuite } from './suite.js';
+import { cliRunCpu, cliStartCpu, timeSuite } from './suite.js';
 import { failoverWindow, readYourWrites, storeThroughput } from './replicated-store.js';
 
 const READY_SAMPLES = 7;
@@ -181,6 +181,12 @@ async function suite(): Promise<void> {
   if (cli) {
     console.log(
       `5. CLI start, bad input: ${cli.badInputMs.toFixed(0)} ms CPU (user + sys) per \`session-lab run ../package\`, mean of ${cli.runs}; a bare \`node -e 0\`: ${cli.bareNodeMs.toFixed(0)} ms`,
+    );
+  }
+  const run = await cliRunCpu();
+  if (run) {
+    console.log(
+      `5. CLI run, good input: ${run.ownMs.toFixed(0)} ms CPU in the CLI process, ${run.withChildrenMs.toFixed(0)} ms with its children (backends), per \`session-lab run login-browse\` (3 servers, 6 requests), mean of ${run.runs}`,
     );
   }
   const timing = await timeSuite();

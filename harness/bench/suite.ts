@@ -7,8 +7,8 @@
  * below half of it.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { childExited, trackChild } from '../util/children.js';
 import { PACKAGE_ROOT } from '../util/paths.js';
@@ -82,4 +82,46 @@ export async function cliStartCpu(runs = 20): Promise<CliStartCpu | undefined> {
   const badInputMs = await cpuPerRun([join(PACKAGE_ROOT, 'dist', 'harness', 'cli', 'bundle', 'main.js'), 'run', '../package'], runs);
   const bareNodeMs = await cpuPerRun(['-e', '0'], runs);
   return badInputMs === undefined || bareNodeMs === undefined ? undefined : { badInputMs, bareNodeMs, runs };
+}
+
+export interface CliRunCpu {
+  /** CPU ms (user + sys) of the CLI process itself in one `session-lab run login-browse`, its children apart. */
+  ownMs: number;
+  /** The same run's CPU with every process it started and waited for (backends, their Redis). */
+  withChildrenMs: number;
+  runs: number;
+}
+
+/** Prints the CPU the process spent, at exit, to the file SLAB_BENCH_CPU_FILE names (node --import, before the CLI's own code). */
+const CPU_AT_EXIT = `data:text/javascript,${encodeURIComponent(
+  'import { writeFileSync } from "node:fs"; process.on("exit", () => { const u = process.cpuUsage(); writeFileSync(process.env.SLAB_BENCH_CPU_FILE, String((u.user + u.system) / 1000)); });',
+)}`;
+
+/**
+ * What a good CLI run costs before and after its children's work: the
+ * suite starts ~80 of them. `run login-browse` (3 reference servers, one
+ * user, 6 requests) exits 1: its misconfiguration resets sessions, as it should.
+ */
+export async function cliRunCpu(runs = 5): Promise<CliRunCpu | undefined> {
+  const dir = mkdtempSync(join(tmpdir(), 'slab-bench-cli-'));
+  const file = join(dir, 'cpu');
+  try {
+    let own = 0;
+    const before = childrenCpuSeconds();
+    for (let i = 0; i < runs; i++) {
+      const child = spawn(process.execPath, ['--import', CPU_AT_EXIT, join(PACKAGE_ROOT, 'dist', 'harness', 'cli', 'bundle', 'main.js'), 'run', 'login-browse'], {
+        cwd: PACKAGE_ROOT,
+        stdio: 'ignore',
+        env: { ...process.env, SLAB_BENCH_CPU_FILE: file },
+      });
+      trackChild(child);
+      await childExited(child);
+      own += Number(readFileSync(file, 'utf8'));
+    }
+    const after = childrenCpuSeconds();
+    if (before === undefined || after === undefined || !Number.isFinite(own)) return undefined;
+    return { ownMs: own / runs, withChildrenMs: ((after - before) * 1000) / runs, runs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
