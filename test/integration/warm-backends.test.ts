@@ -9,10 +9,10 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startCluster, type StartedCluster } from '../../harness/cluster.js';
 import { idleBackendPids, stopIdleBackends, WARM_BACKENDS_ENV } from '../../harness/backend/warm-pool.js';
-import { timeoutBudgetMs } from '../../harness/util/budget.js';
+import { setTimeoutBudget, timeoutBudgetMs } from '../../harness/util/budget.js';
 import { PACKAGE_ROOT } from '../../harness/util/paths.js';
 import { pollUntil } from '../../harness/util/wait.js';
 import { isAlive, pidsWithMarker, waitForGone, waitForNoMarked } from '../helpers/processes.js';
@@ -76,6 +76,14 @@ async function inFlight(url: string, request: string, cookie: string, json: unkn
 beforeEach(async () => {
   await stopIdleBackends();
 });
+
+// These tests expect a process idled a moment ago to be there for the next
+// cluster. It is stopped after a share of the time budget (idleLimitMs), and
+// a loaded machine took longer than that between two clusters of one test:
+// four budgets for this file (it runs its tests one after another; the
+// budget goes back to the environment's at the end).
+beforeAll(() => setTimeoutBudget(4 * timeoutBudgetMs()));
+afterAll(() => setTimeoutBudget(undefined));
 
 describe('a backend recycled from a stopped cluster', () => {
   testRedis('holds no session of its previous life, takes the new config (cookie name, memory → Redis), and sends none of its old log lines to the new cluster', async () => {
