@@ -15,7 +15,10 @@
  * maps lead back to the per-module files in dist/, which is what the CLI's
  * "internal error" stack trace is mapped through (harness/util/stack-map.ts).
  */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import { defineConfig } from 'rolldown';
 
 /** The harness's `undici` in the CLI bundle: only the parts it uses (scripts/bundle/undici-lean.cjs says why). */
@@ -23,6 +26,32 @@ const UNDICI_LEAN = fileURLToPath(new URL('./scripts/bundle/undici-lean.cjs', im
 const undiciLean = {
   name: 'undici-lean',
   resolveId: (source, importer) => (source === 'undici' && importer !== UNDICI_LEAN ? UNDICI_LEAN : null),
+};
+
+/**
+ * The built-in scenarios, validated once here (from tsc's output) instead of
+ * by every CLI run that names one: built-in-scenarios.js next to main.js,
+ * each with the text it came from (harness/scenario/prebuilt.ts reads it).
+ * A scenario JSON would not carry exactly (an undefined, a non-finite
+ * number) is left out: it is read and validated at run time.
+ */
+const builtInScenarios = {
+  name: 'built-in-scenarios',
+  async generateBundle() {
+    const { validateScenarioText } = await import('./dist/harness/scenario/load.js');
+    const { builtInScenarioNames, locateScenario } = await import('./dist/harness/scenario/locate.js');
+    const { PREBUILT_SCENARIOS_FILE } = await import('./dist/harness/scenario/prebuilt.js');
+    const table = {};
+    for (const name of builtInScenarioNames()) {
+      const file = locateScenario(name);
+      let text = readFileSync(file, 'utf8');
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      const scenario = validateScenarioText(file, text);
+      if (!isDeepStrictEqual(JSON.parse(JSON.stringify(scenario)), scenario)) continue;
+      table[basename(file)] = { text, scenario };
+    }
+    this.emitFile({ type: 'asset', fileName: PREBUILT_SCENARIOS_FILE, source: `export default JSON.parse(${JSON.stringify(JSON.stringify(table))});\n` });
+  },
 };
 
 export default defineConfig([
@@ -46,7 +75,7 @@ export default defineConfig([
     platform: 'node',
     logLevel: 'silent',
     external: ['playwright-core', 'testcontainers', 'selfsigned', 'xmllint-wasm'],
-    plugins: [undiciLean],
+    plugins: [undiciLean, builtInScenarios],
     // The lazy chunks import what they share with main.js from main.js itself, not from a second file.
     preserveEntrySignatures: 'allow-extension',
     output: {
@@ -61,8 +90,10 @@ export default defineConfig([
       codeSplitting: {
         groups: [
           { name: 'main', tags: ['$initial'] },
-          // A scenario file is parsed and validated (yaml, zod) before anything else is loaded.
-          { name: 'scenario', test: /node_modules[\\/](yaml|zod)[\\/]|harness[\\/]scenario[\\/](load|schema)\.js$/ },
+          // A scenario file is parsed (yaml) and validated (zod) before anything else is loaded; a built-in one the build
+          // validated needs neither. The schema is a chunk of its own: the run chunk validates cluster options with it.
+          { name: 'schema', test: /node_modules[\\/]zod[\\/]|harness[\\/]scenario[\\/]schema\.js$/ },
+          { name: 'scenario', test: /node_modules[\\/]yaml[\\/]|harness[\\/]scenario[\\/]load\.js$/ },
           // A Redis store's client and topologies: loaded (import() in store/provision-store.ts) only by runs with a Redis.
           // (Not the packages it shares with the run chunk, such as debug: they stay there.)
           {

@@ -10,7 +10,6 @@
 import type { ClusterOptions, StartedCluster } from '../cluster.js';
 import { isHarnessError } from '../errors.js';
 import { runScenario, type RunResult } from '../runner/run.js';
-import { loadScenario } from '../scenario/load.js';
 import { table } from '../util/table.js';
 import { CAUSE_EXPLAINED, hops, verdictHeadline } from './report.js';
 
@@ -34,6 +33,8 @@ const ROWS: Row[] = [
 ];
 
 export async function runDemo(withCluster: WithCluster, signal: AbortSignal): Promise<number> {
+  // import()ed: the run chunk loads no YAML parser for the runs that read none.
+  const { loadScenario } = await import('../scenario/load.js');
   const scenario = loadScenario('login-browse');
   const print = (line = '') => process.stdout.write(`${line}\n`);
   print(`session-lab demo — scenario ${scenario.name}: ${scenario.description}`);

@@ -23,6 +23,7 @@ import type { RunProgress } from '../runner/run.js';
 import { validateFault, FAULT_USAGE } from '../fault/faults.js';
 import { builtInScenarioNames, locateScenario } from '../scenario/locate.js';
 import type { LoadedScenario } from '../scenario/load.js';
+import { prebuiltScenario } from '../scenario/prebuilt.js';
 import { planRun } from '../scenario/plan.js';
 import { prepareHistoryFile } from '../history/history-file.js';
 import { parseDuration } from '../util/duration.js';
@@ -37,9 +38,14 @@ import { mapStack } from '../util/stack-map.js';
 import { stopIdleBackends } from '../backend/warm-pool.js';
 import { COMPARE_FORMATS, type CompareFormat } from '../compare/formats.js';
 
-/** A scenario read and validated: the YAML parser and the schema are loaded only for a file that exists. */
+/**
+ * A scenario read and validated: the YAML parser and the schema are loaded only for a file that exists,
+ * and not for a built-in scenario the build validated (scenario/prebuilt.ts).
+ */
 async function loadScenario(nameOrPath: string): Promise<LoadedScenario> {
   const file = locateScenario(nameOrPath);
+  const prebuilt = await prebuiltScenario(file);
+  if (prebuilt) return prebuilt;
   const { loadScenarioFile } = await import('../scenario/load.js');
   return loadScenarioFile(file);
 }

@@ -1,9 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, extname, relative, resolve } from 'node:path';
+import { extname, relative } from 'node:path';
 import { parseDocument } from 'yaml';
 import { HarnessError } from '../errors.js';
 import { EXTENSIONS, locateScenario } from './locate.js';
 import { dataDepth, MAX_ALIAS_COUNT, MAX_NESTING, MAX_PROBLEMS_SHOWN, MAX_SCENARIO_BYTES, nestingDepth, quote } from './limits.js';
+import { finishScenario } from './finish.js';
 import { ScenarioSchema, type Scenario } from './schema.js';
 
 export interface LoadedScenario extends Scenario {
@@ -25,6 +26,10 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 /** Validates already-parsed scenario data; `file` names it in errors. The first few problems are listed, the rest counted. */
 export function parseScenario(data: unknown, file: string): LoadedScenario {
+  return finishScenario(validateScenarioData(data, file), file);
+}
+
+function validateScenarioData(data: unknown, file: string): Scenario {
   const where = displayPath(file);
   if (dataDepth(data) > MAX_NESTING) throw invalid(`${where}: nested more than ${MAX_NESTING} levels deep`);
   let result: ReturnType<typeof ScenarioSchema.safeParse>;
@@ -44,14 +49,7 @@ export function parseScenario(data: unknown, file: string): LoadedScenario {
     const more = issues.length > shown.length ? `; and ${issues.length - shown.length} more problem${issues.length - shown.length > 1 ? 's' : ''}` : '';
     throw invalid(`${where}: ${shown.join('; ')}${more}`);
   }
-  const scenario = result.data;
-  // An app's directory is the scenario file's own unless it says otherwise, and relative to it.
-  // (A misconfiguration that changes only the env keeps the scenario's directory.)
-  for (const cluster of [scenario.cluster, scenario.misconfiguration?.cluster]) {
-    const app = cluster?.app;
-    if (app && (app.cwd !== undefined || app.command !== undefined)) cluster.app = { ...app, cwd: resolve(dirname(resolve(file)), app.cwd ?? '.') };
-  }
-  return { ...scenario, file };
+  return result.data;
 }
 
 function invalid(message: string, cause?: unknown): HarnessError {
@@ -111,6 +109,14 @@ export function loadScenarioFile(file: string): LoadedScenario {
 }
 
 function parseScenarioText(file: string, where: string, text: string): LoadedScenario {
+  return finishScenario(validateScenarioText(file, text, where), file);
+}
+
+/**
+ * The scenario a file's text holds, validated, not yet tied to the file
+ * (finish.ts): what the build keeps of each built-in scenario (prebuilt.ts).
+ */
+export function validateScenarioText(file: string, text: string, where = displayPath(file)): Scenario {
   const depth = nestingDepth(text);
   if (depth > MAX_NESTING) throw invalid(`${where}: nested ${depth} levels deep; at most ${MAX_NESTING}`);
   let data: unknown;
@@ -139,7 +145,7 @@ function parseScenarioText(file: string, where: string, text: string): LoadedSce
       throw invalid(`${where}: not a usable YAML document: ${cut((error as Error).message)} (at most ${MAX_ALIAS_COUNT} alias expansions)`, error);
     }
   }
-  return parseScenario(data, file);
+  return validateScenarioData(data, file);
 }
 
 /**

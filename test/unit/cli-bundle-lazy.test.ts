@@ -36,6 +36,15 @@ describe('the CLI bundle', () => {
     }
   });
 
+  test('a run loads no YAML parser: the run chunk imports the schema, the parser only with import() (a built-in scenario needs none)', () => {
+    const run = [...staticGraph('run.js')];
+    expect(run).toContain('schema.js');
+    expect(run).not.toContain('scenario.js');
+    for (const file of run) expect(readFileSync(join(bundle, file), 'utf8'), file).not.toMatch(/^\/\/ node_modules\/yaml\//m);
+    expect(readFileSync(join(bundle, 'scenario.js'), 'utf8')).toMatch(/^\/\/ node_modules\/yaml\//m);
+    expect(main).toContain('built-in-scenarios.js');
+  });
+
   test('a run on memory sessions loads no Redis client: ioredis is in a chunk the run chunk import()s, for the stores that have a Redis', () => {
     const run = [...staticGraph('run.js')];
     for (const file of run) expect(readFileSync(join(bundle, file), 'utf8'), file).not.toMatch(/^\/\/ node_modules\/ioredis\//m);
