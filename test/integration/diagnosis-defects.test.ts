@@ -127,11 +127,17 @@ describe.concurrent('diagnosis defects on a real cluster (issue 12)', () => {
 
     test('an idle expiry quotes the idle time and limit the backend measured, and they agree', async () => {
       const result = await run('idle-measured', { servers: 2, store: 'redis', session: { idleTimeoutMs: 700 } }, [land, login, drafts, { name: 'pause', wait: 1200 }, drafts]);
-      expect(causes(result)).toEqual(['expiry']);
-      const [, measured, limit] = /idle ([\d.]+ m?s) > limit ([\d.]+ m?s)/.exec(result.resets[0].evidence) ?? [];
+      // The request after the pause always finds the session idle past the limit; on a loaded
+      // machine an earlier request may too (login or drafts more than 700 ms after the one before).
+      const last = Math.max(...result.records.map((r) => r.step));
+      expect(result.resets.map((v) => v.step)).toContain(last);
+      expect(causes(result)).toEqual(result.resets.map(() => 'expiry'));
       const ms = (text: string) => (text.endsWith(' ms') ? parseFloat(text) : parseFloat(text) * 1000);
-      expect(ms(limit)).toBe(700);
-      expect(ms(measured)).toBeGreaterThan(ms(limit));
+      for (const reset of result.resets) {
+        const [, measured, limit] = /idle ([\d.]+ m?s) > limit ([\d.]+ m?s)/.exec(reset.evidence) ?? [];
+        expect(ms(limit), reset.evidence).toBe(700);
+        expect(ms(measured), reset.evidence).toBeGreaterThan(ms(limit));
+      }
     });
   });
 });
