@@ -15,8 +15,8 @@
  * maps lead back to the per-module files in dist/, which is what the CLI's
  * "internal error" stack trace is mapped through (harness/util/stack-map.ts).
  */
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { chmodSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { defineConfig } from 'rolldown';
@@ -54,6 +54,14 @@ const builtInScenarios = {
   },
 };
 
+/** The `session-lab` bin is executable, as npm makes it on install: rolldown writes it 0644, so `npm run build` took the bit away. */
+const executableBin = {
+  name: 'executable-bin',
+  writeBundle(options, bundle) {
+    for (const file of Object.values(bundle)) if (file.type === 'chunk' && file.isEntry && file.code.startsWith('#!')) chmodSync(join(options.dir, file.fileName), 0o755);
+  },
+};
+
 export default defineConfig([
   {
     input: 'dist/servers/app.js',
@@ -75,7 +83,7 @@ export default defineConfig([
     platform: 'node',
     logLevel: 'silent',
     external: ['playwright-core', 'testcontainers', 'selfsigned', 'xmllint-wasm'],
-    plugins: [undiciLean, builtInScenarios],
+    plugins: [undiciLean, builtInScenarios, executableBin],
     // The lazy chunks import what they share with main.js from main.js itself, not from a second file.
     preserveEntrySignatures: 'allow-extension',
     output: {

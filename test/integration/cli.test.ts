@@ -1,10 +1,11 @@
 /** The session-lab command as a user runs it: output, exit codes, nothing left running. */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { closedPort } from '../helpers/ports.js';
-import { runCli, startCli } from '../helpers/cli.js';
+import { CLI, runCli, startCli } from '../helpers/cli.js';
 import { testRedis } from '../helpers/redis.js';
 import { descendantsOf, waitForDescendants, waitForGone, waitForNoMarked } from '../helpers/processes.js';
 
@@ -38,6 +39,11 @@ describe.concurrent('session-lab run', () => {
     for (const reset of report.resets) {
       expect(reset).toEqual(expect.objectContaining({ user: expect.any(Number), step: expect.any(Number), request: expect.any(String), cause: 'replication', evidence: expect.any(String) }));
     }
+  });
+
+  test('the bin runs by itself, as npx and npm link run it: executable, with its shebang', async () => {
+    const stdout = await new Promise<string>((resolve, reject) => execFile(CLI, ['--help'], (error, out) => (error ? reject(error) : resolve(out))));
+    expect(stdout).toMatch(/^session-lab — /);
   });
 
   test('an unknown --proxy-engine exits 2 naming the engines, before anything starts', async () => {
