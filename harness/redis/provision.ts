@@ -141,8 +141,19 @@ export async function startKeeper(
   const url = password === undefined ? `redis://127.0.0.1:${port}` : redisUrl(port, password);
   const exited = childExited(keeper).then(() => true);
   let stopping: Promise<void> | undefined;
-  // SIGTERM runs the keeper's EXIT trap, which kills redis-server.
-  const stop = () => (stopping ??= stopChild(keeper, 500));
+  // SIGTERM runs the keeper's EXIT trap, which kills redis-server. A keeper
+  // too slow to run it (a loaded machine: past the grace it gets SIGKILL) or
+  // signalled before it knew redis's pid would leave redis-server behind,
+  // reparented to init (seen once at load 28): its process group, which
+  // redis-server shares, is killed after the keeper in any case.
+  const stop = () =>
+    (stopping ??= stopChild(keeper, 500).then(() => {
+      try {
+        process.kill(-keeper.pid!, 'SIGKILL');
+      } catch {
+        // the group is gone: redis-server went with its keeper
+      }
+    }));
   const budget = timeoutBudgetMs();
   const deadline = Date.now() + budget;
   let lastError: unknown;

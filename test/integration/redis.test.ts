@@ -4,12 +4,14 @@ import { closedPort } from '../helpers/ports.js';
 import { timeoutBudgetMs } from '../../harness/util/budget.js';
 import { startCluster } from '../../harness/cluster.js';
 import { HarnessError } from '../../harness/errors.js';
-import { provisionRedis, type ProvisionedRedis } from '../../harness/redis/provision.js';
+import { provisionRedis, startKeeper, type ProvisionedRedis } from '../../harness/redis/provision.js';
+import { freePort } from '../../harness/util/net.js';
+import { findOnPath } from '../../harness/util/paths.js';
 import { RedisStore } from '../../servers/session/redis-store.js';
 import { Redis } from 'ioredis';
 import { runScenario } from '../../harness/runner/run.js';
 import { loadScenario } from '../../harness/scenario/load.js';
-import { descendantsOf, waitForGone } from '../helpers/processes.js';
+import { descendantsOf, isAlive, waitForGone } from '../helpers/processes.js';
 import { describeRedis, redisReason, testRedis } from '../helpers/redis.js';
 
 let redis: ProvisionedRedis;
@@ -77,6 +79,16 @@ describe('redis provisioning', () => {
     expect(tree).toHaveLength(2); // sh keeper + redis-server
     await own.stop();
     expect(await waitForGone(tree)).toEqual([]);
+  });
+
+  test('a keeper too slow to run its trap still takes redis-server with it when stopped', async () => {
+    const keeper = await startKeeper(findOnPath('redis-server')!, await freePort(), 'keeper-test');
+    expect(isAlive(keeper.redisPid)).toBe(true);
+    // Stopped, the keeper cannot run its EXIT trap: the SIGTERM waits, the SIGKILL after the grace ends it.
+    process.kill(keeper.pid, 'SIGSTOP');
+    await keeper.stop();
+    expect(isAlive(keeper.pid)).toBe(false);
+    expect(await waitForGone([keeper.redisPid])).toEqual([]);
   });
 
   test('REDIS_URL at a closed port fails at once with SLAB_ERR_REDIS_UNAVAILABLE naming the store and URL', async () => {
