@@ -18,16 +18,7 @@ import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { timeoutBudgetMs } from '../util/budget.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, someone else's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { pidAlive } from '../util/children.js';
 
 /** The lock file of `key` (e.g. the engine's address and the image's NAME:TAG). */
 export function buildLockPath(key: string, dir = tmpdir()): string {
@@ -45,7 +36,7 @@ async function acquire(path: string, deadline: number, onBusy?: (owner: number) 
     }
     const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
     // Its owner is gone: take it over (the unlink may race another waiter's; the 'wx' create decides).
-    if (Number.isInteger(owner) && owner > 0 && !alive(owner)) {
+    if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) {
       await unlink(path).catch(() => undefined);
       continue;
     }

@@ -8,22 +8,13 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pidAlive } from '../util/children.js';
 
 const OWNER_FILE = 'owner.pid';
 
 export interface TopologyDir {
   readonly path: string;
   remove(): Promise<void>;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, someone else's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Removes `prefix*` directories left by a harness that died without stopping (SIGKILL). */
@@ -34,7 +25,7 @@ export async function sweepOrphanDirs(prefix: string, parent = tmpdir()): Promis
     const dir = join(parent, name);
     const owner = Number((await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => '')).trim());
     // No owner file: one being created right now, or not ours. Leave it.
-    if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;
+    if (!Number.isInteger(owner) || owner <= 0 || pidAlive(owner)) continue;
     await rm(dir, { recursive: true, force: true });
     removed.push(dir);
   }

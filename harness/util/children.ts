@@ -61,3 +61,13 @@ export async function stopChild(child: ChildProcess, graceMs = 2000): Promise<vo
   await exited;
   clearTimeout(timer);
 }
+
+/** Whether a process with this pid exists (EPERM: it does, someone else's). A pid file's owner, for instance. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
